@@ -1,0 +1,107 @@
+# ngx_http_hf_module: build, run and test.
+#
+#   make          build build/ngx_http_hf_module.so against Debian's nginx-dev
+#   make run      build, then run nginx with conf.example in the foreground
+#   make test     build, then run every test under t/ with prove
+#   make bench    benchmarks against plain nginx (see bench/)
+#
+# Missing Debian packages are installed when running as root; otherwise
+# the build stops and names them.
+
+SHELL      := /bin/bash
+ROOT       := $(CURDIR)
+BUILD      := $(ROOT)/build
+NGX_SRC    := /usr/share/nginx/src
+NGINX      ?= /usr/sbin/nginx
+MODULE     := $(BUILD)/ngx_http_hf_module.so
+
+PORT       ?= 8080
+HF_UPSTREAM ?= https://huggingface.co
+RUNDIR     ?= $(ROOT)/run
+RESOLVER   ?= $(shell awk '/^nameserver/ { print $$2; exit }' /etc/resolv.conf 2>/dev/null || echo 127.0.0.53)
+
+PROVE_FLAGS ?= -r
+
+# Debian packages: to build, to run, to test.
+BUILD_PKGS := nginx nginx-dev gcc make libc6-dev liblmdb-dev libssl-dev \
+              libjansson-dev libpcre2-dev zlib1g-dev
+TEST_PKGS  := perl python3 curl lmdb-utils
+BENCH_PKGS := wrk hyperfine valgrind
+
+HF_SRCS    := config ngx_http_hf_module.c $(wildcard src/*.c src/*.h)
+
+.PHONY: all build deps test-deps bench-deps run test bench clean
+
+all: build
+build: $(MODULE)
+
+define ensure_pkgs
+	@missing=""; \
+	for p in $(1); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+	        || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "installing:$$missing"; \
+	        apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
+	            >/dev/null || exit 1; \
+	    else \
+	        echo "missing Debian packages:$$missing"; \
+	        echo "run as root, or: sudo apt-get install$$missing"; \
+	        exit 1; \
+	    fi; \
+	fi
+endef
+
+deps:
+	$(call ensure_pkgs,$(BUILD_PKGS))
+
+test-deps: deps
+	$(call ensure_pkgs,$(TEST_PKGS))
+
+bench-deps: test-deps
+	$(call ensure_pkgs,$(BENCH_PKGS))
+
+# nginx-dev ships headers, build scripts and the configure flags of
+# Debian's binary; configure runs on a copy so that the package's files
+# are never written to.
+# configure globs src/*.c: configure again when the list of sources changes.
+SRC_LIST := $(sort $(wildcard src/*.c))
+$(shell mkdir -p $(BUILD); echo '$(SRC_LIST)' | cmp -s - $(BUILD)/srcs.list \
+    || echo '$(SRC_LIST)' > $(BUILD)/srcs.list)
+
+$(BUILD)/nginx/objs/Makefile: config $(BUILD)/srcs.list | deps
+	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD) && cp -a $(NGX_SRC) $(BUILD)/nginx
+	cd $(BUILD)/nginx && . ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	    --with-cc-opt='-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2' \
+	    --with-ld-opt='-Wl,-z,relro -Wl,-z,now -fPIC' \
+	    --add-dynamic-module=$(ROOT) > $(BUILD)/configure.log 2>&1 \
+	    || { tail -20 $(BUILD)/configure.log; exit 1; }
+
+$(MODULE): $(BUILD)/nginx/objs/Makefile $(HF_SRCS)
+	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/ngx_http_hf_module.so $(MODULE)
+
+run: build
+	@mkdir -p $(RUNDIR)/conf $(RUNDIR)/logs
+	sed -e 's|@MODULE@|$(MODULE)|g' \
+	    -e 's|@PORT@|$(PORT)|g' \
+	    -e 's|@HF_UPSTREAM@|$(HF_UPSTREAM)|g' \
+	    -e 's|@RUNDIR@|$(RUNDIR)|g' \
+	    -e 's|@RESOLVER@|$(RESOLVER)|g' \
+	    -e "s|@USER@|$$(id -un) $$(id -gn)|g" \
+	    conf.example > $(RUNDIR)/conf/nginx.conf
+	$(NGINX) -p $(RUNDIR)/ -c conf/nginx.conf -t
+	@echo "serving on http://127.0.0.1:$(PORT)/hf/ (Ctrl-C stops)"
+	exec $(NGINX) -p $(RUNDIR)/ -c conf/nginx.conf -g 'daemon off;'
+
+test: build test-deps
+	prove $(PROVE_FLAGS) t/
+
+bench: build bench-deps
+	bench/run
+
+clean:
+	rm -rf $(BUILD) t/servroot
