@@ -1,7 +1,174 @@
+
+/*
+ * ngx_http_hf_module: a Hugging Face Hub pull-through cache.
+ *
+ * Types shared by the glue file and the concerns under src/.
+ */
+
+
 #ifndef _NGX_HTTP_HF_MODULE_H_INCLUDED_
 #define _NGX_HTTP_HF_MODULE_H_INCLUDED_
+
+
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+
+
+#define NGX_HTTP_HF_COMMIT_LEN      40
+#define NGX_HTTP_HF_SHA1_LEN        40
+#define NGX_HTTP_HF_SHA256_LEN      64
+#define NGX_HTTP_HF_MAX_PATH        2048
+#define NGX_HTTP_HF_MAX_REV         255
+#define NGX_HTTP_HF_MAX_REPO_PART   96
+
+#define ngx_http_hf_isalnum(c)                                                \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z')                 \
+     || ((c) >= 'A' && (c) <= 'Z'))
+
+
+/* internal locations added under each distribution (exact match) */
+#define NGX_HTTP_HF_META_LOCATION   "@hf-meta"
+#define NGX_HTTP_HF_BLOB_LOCATION   "@hf-blob"
+
+
+typedef struct ngx_http_hf_store_s  ngx_http_hf_store_t;
+
+
+typedef struct {
+    ngx_str_t                   metadata_path;     /* hf_metadata */
+    size_t                      metadata_size;
+    ngx_array_t                 distributions;     /* ngx_http_hf_loc_conf_t * */
+    ngx_http_hf_store_t        *store;             /* per worker */
+} ngx_http_hf_main_conf_t;
+
+
+typedef struct {
+    ngx_str_t                   name;        /* distribution; empty elsewhere */
+    ngx_str_t                   prefix;      /* its location prefix */
+
+    ngx_str_t                   remote;      /* "https://huggingface.co" */
+    ngx_str_t                   remote_origin;  /* scheme://host[:port] */
+    ngx_str_t                   remote_path;    /* path part, no trailing / */
+
+    ngx_str_t                   token;       /* "Bearer ..."; "" when off */
+    ngx_str_t                   token_source;   /* for messages only */
+
+    ngx_str_t                   cache_zone;  /* hf_cache */
+    time_t                      revision_ttl;
+} ngx_http_hf_loc_conf_t;
+
+
+/* what a client asked for: PREFIX[datasets/|spaces/]REPO/resolve/REV/PATH */
+
+typedef enum {
+    NGX_HTTP_HF_MODEL = 0,
+    NGX_HTTP_HF_DATASET,
+    NGX_HTTP_HF_SPACE,
+    NGX_HTTP_HF_KERNEL
+} ngx_http_hf_kind_e;
+
+
+typedef struct {
+    ngx_http_hf_kind_e          kind;
+    ngx_str_t                   kind_prefix;   /* "", "datasets/", ... */
+    ngx_str_t                   repo;          /* "org/name" or "name" */
+    ngx_str_t                   rev;           /* decoded */
+    ngx_str_t                   path;          /* decoded */
+    ngx_str_t                   args;          /* raw query, no '?' */
+    unsigned                    rev_is_commit:1;
+} ngx_http_hf_target_t;
+
+
+/* what is known of one file at one commit */
+
+#define NGX_HTTP_HF_FILE_LFS        0x01    /* etag is a sha256 */
+
+typedef struct {
+    off_t                       size;
+    ngx_uint_t                  flags;
+    u_char                      etag[NGX_HTTP_HF_SHA256_LEN + 1];
+    ngx_str_t                   content_type;
+} ngx_http_hf_file_t;
+
+
+/* request context kinds: a client request, or one of our fetches */
+
+#define NGX_HTTP_HF_CTX_REQUEST     1
+#define NGX_HTTP_HF_CTX_FETCH       2
+
+
+typedef struct ngx_http_hf_ctx_s  ngx_http_hf_ctx_t;
+
+
+typedef enum {
+    NGX_HTTP_HF_FETCH_PENDING = 0,
+    NGX_HTTP_HF_FETCH_DONE,           /* complete answer streamed/read */
+    NGX_HTTP_HF_FETCH_REDIRECT,       /* 3xx; location saved */
+    NGX_HTTP_HF_FETCH_UNVERIFIED,     /* cache hit with no verified record */
+    NGX_HTTP_HF_FETCH_FAILED          /* anything else */
+} ngx_http_hf_fetch_result_e;
+
+
+typedef struct {
+    ngx_uint_t                  type;         /* NGX_HTTP_HF_CTX_FETCH */
+    ngx_http_hf_ctx_t          *request;      /* the client request's ctx */
+    ngx_http_request_t         *sr;
+    ngx_http_event_handler_pt   resume;       /* runs the client request */
+
+    ngx_str_t                   url;          /* absolute upstream URL */
+    ngx_str_t                   cache_key;
+    ngx_str_t                   cache_zone;
+    ngx_str_t                   authorization;  /* empty: none sent */
+
+    ngx_http_hf_fetch_result_e  result;
+    ngx_int_t                   status;       /* upstream status or ours */
+    ngx_str_t                   location;
+
+    void                       *md;           /* EVP_MD_CTX while hashing */
+    ngx_event_pipe_input_filter_pt  input_filter;
+    ngx_int_t                 (*input_filter_init)(void *data);
+
+    off_t                       hashed;       /* bytes through the hash */
+    off_t                       offset;       /* bytes seen by the filter */
+
+    unsigned                    blob:1;
+    unsigned                    bypass:1;
+    unsigned                    discard:1;
+    unsigned                    streaming:1;
+    unsigned                    verifying:1;
+    unsigned                    verified:1;
+    unsigned                    corrupt:1;
+    unsigned                    done:1;
+} ngx_http_hf_fetch_t;
+
+
+struct ngx_http_hf_ctx_s {
+    ngx_uint_t                  type;         /* NGX_HTTP_HF_CTX_REQUEST */
+    ngx_http_hf_loc_conf_t     *conf;
+    ngx_http_hf_target_t        target;
+
+    ngx_uint_t                  state;
+    u_char                      commit[NGX_HTTP_HF_COMMIT_LEN + 1];
+    ngx_http_hf_file_t          file;
+    ngx_str_t                   cache_key;
+    ngx_str_t                   file_key;     /* LMDB key of the file record */
+
+    ngx_http_hf_fetch_t        *fetch;        /* the one in flight */
+    ngx_uint_t                  fetches;      /* how many were started */
+
+    off_t                       range_start;  /* inclusive */
+    off_t                       range_end;    /* inclusive */
+
+    unsigned                    have_commit:1;
+    unsigned                    have_file:1;
+    unsigned                    revision_stale:1;
+    unsigned                    range:1;
+    unsigned                    cache_hit:1;
+};
+
+
 extern ngx_module_t  ngx_http_hf_module;
-#endif
+
+
+#endif /* _NGX_HTTP_HF_MODULE_H_INCLUDED_ */

@@ -1,0 +1,712 @@
+
+/*
+ * Requests to the Hub and its CDN.
+ *
+ * Every distribution location gets two internal exact-match locations
+ * (see ngx_http_hf_module.c): "<prefix>@hf-meta", which proxies a HEAD to
+ * the Hub uncached, and "<prefix>@hf-blob", which proxies a GET through
+ * proxy_cache under a key that names the content.  A client request
+ * reaches them through subrequests whose context (ngx_http_hf_fetch_t)
+ * feeds the $hf_fetch_* variables used by proxy_pass, proxy_set_header
+ * and proxy_cache_key there.
+ *
+ * The blob fetch's body goes to the client as it arrives; when it comes
+ * from upstream (not from the cache), the pipe's input filter is wrapped
+ * so that every byte is hashed before it is written anywhere.  When the
+ * last byte is in and the hash does not match, the response is not
+ * cached and the client's connection is aborted before that byte leaves.
+ */
+
+
+#include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_resolve.h"
+#include "ngx_http_hf_store.h"
+#include "ngx_http_hf_verify.h"
+
+
+static ngx_int_t ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_hf_fetch_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hf_fetch_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_hf_fetch_blob_header(ngx_http_request_t *r,
+    ngx_http_hf_fetch_t *f);
+static ngx_int_t ngx_http_hf_fetch_input_init(void *data);
+static ngx_int_t ngx_http_hf_fetch_input(ngx_event_pipe_t *p,
+    ngx_buf_t *buf);
+static void ngx_http_hf_fetch_check(ngx_http_request_t *r,
+    ngx_http_hf_fetch_t *f);
+static void ngx_http_hf_fetch_consume(ngx_chain_t *in);
+static ngx_int_t ngx_http_hf_fetch_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_http_hf_fetch_t *ngx_http_hf_fetch_ctx(ngx_http_request_t *r);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+static ngx_str_t  ngx_http_hf_head_method = ngx_string("HEAD");
+
+
+typedef enum {
+    NGX_HTTP_HF_VAR_URL = 0,
+    NGX_HTTP_HF_VAR_AUTHORIZATION,
+    NGX_HTTP_HF_VAR_CACHE_KEY,
+    NGX_HTTP_HF_VAR_CACHE_ZONE,
+    NGX_HTTP_HF_VAR_CACHE_BYPASS
+} ngx_http_hf_fetch_var_e;
+
+
+/* internal: used by the generated locations, empty everywhere else */
+
+static ngx_http_variable_t  ngx_http_hf_fetch_vars[] = {
+
+    { ngx_string("hf_fetch_url"), NULL, ngx_http_hf_fetch_variable,
+      NGX_HTTP_HF_VAR_URL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hf_fetch_authorization"), NULL, ngx_http_hf_fetch_variable,
+      NGX_HTTP_HF_VAR_AUTHORIZATION,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_NOHASH, 0 },
+
+    { ngx_string("hf_fetch_cache_key"), NULL, ngx_http_hf_fetch_variable,
+      NGX_HTTP_HF_VAR_CACHE_KEY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hf_fetch_cache_zone"), NULL, ngx_http_hf_fetch_variable,
+      NGX_HTTP_HF_VAR_CACHE_ZONE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hf_fetch_cache_bypass"), NULL, ngx_http_hf_fetch_variable,
+      NGX_HTTP_HF_VAR_CACHE_BYPASS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_http_hf_fetch_t *f, ngx_http_event_handler_pt resume)
+{
+    u_char                      *p;
+    ngx_str_t                    uri;
+    ngx_http_request_t          *sr;
+    ngx_http_post_subrequest_t  *ps;
+
+    uri.len = ctx->conf->prefix.len + sizeof(NGX_HTTP_HF_BLOB_LOCATION) - 1;
+    uri.data = ngx_pnalloc(r->pool, uri.len);
+    if (uri.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(uri.data, ctx->conf->prefix.data, ctx->conf->prefix.len);
+    ngx_memcpy(p, f->blob ? NGX_HTTP_HF_BLOB_LOCATION
+                          : NGX_HTTP_HF_META_LOCATION,
+               sizeof(NGX_HTTP_HF_BLOB_LOCATION) - 1);
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_hf_fetch_done;
+    ps->data = f;
+
+    f->type = NGX_HTTP_HF_CTX_FETCH;
+    f->request = ctx;
+    f->resume = resume;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf fetch: %s \"%V\" key:\"%V\"",
+                   f->blob ? "blob" : "meta", &f->url, &f->cache_key);
+
+    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_WAITED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!f->blob) {
+        sr->method = NGX_HTTP_HEAD;
+        sr->method_name = ngx_http_hf_head_method;
+        sr->header_only = 1;
+    }
+
+    f->sr = sr;
+    ngx_http_set_ctx(sr, f, ngx_http_hf_module);
+
+    ctx->fetch = f;
+    ctx->fetches++;
+
+    return NGX_OK;
+}
+
+
+ngx_table_elt_t *
+ngx_http_hf_fetch_header(ngx_http_hf_fetch_t *f, const char *name, size_t len)
+{
+    ngx_uint_t            i;
+    ngx_list_part_t      *part;
+    ngx_table_elt_t      *h;
+    ngx_http_upstream_t  *u;
+
+    u = f->sr ? f->sr->upstream : NULL;
+
+    if (u == NULL) {
+        return NULL;
+    }
+
+    part = &u->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_hf_fetch_status(ngx_http_hf_fetch_t *f)
+{
+    ngx_http_upstream_t  *u;
+
+    u = f->sr ? f->sr->upstream : NULL;
+
+    if (u == NULL || u->headers_in.status_n == 0) {
+        return 0;
+    }
+
+    return u->headers_in.status_n;
+}
+
+
+static ngx_int_t
+ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
+{
+    ngx_http_hf_fetch_t *f = data;
+
+    /* a post subrequest handler may run more than once */
+
+    if (f->done) {
+        return rc;
+    }
+
+    f->done = 1;
+
+    if (f->result == NGX_HTTP_HF_FETCH_PENDING) {
+
+        if (!f->blob && rc != NGX_ERROR && rc < NGX_HTTP_SPECIAL_RESPONSE
+            && ngx_http_hf_fetch_status(f))
+        {
+            f->result = NGX_HTTP_HF_FETCH_DONE;
+
+        } else {
+            f->result = NGX_HTTP_HF_FETCH_FAILED;
+            f->status = (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? rc
+                                                  : NGX_HTTP_BAD_GATEWAY;
+        }
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf fetch done: rc:%i result:%d status:%i",
+                   rc, f->result, f->status);
+
+    r->parent->write_event_handler = f->resume;
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_hf_fetch_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_hf_fetch_t  *f;
+
+    f = ngx_http_hf_fetch_ctx(r);
+
+    if (f == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    f->status = r->headers_out.status;
+
+    if (!f->blob) {
+        /* metadata is read from the upstream headers when the fetch ends */
+        f->discard = 1;
+        return NGX_OK;
+    }
+
+    return ngx_http_hf_fetch_blob_header(r, f);
+}
+
+
+static ngx_int_t
+ngx_http_hf_fetch_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
+{
+    ngx_int_t             rc;
+    ngx_uint_t            hit;
+    ngx_http_hf_ctx_t    *ctx;
+    ngx_http_upstream_t  *u;
+
+    ctx = f->request;
+    u = r->upstream;
+
+    if (u == NULL) {
+        f->discard = 1;
+        f->result = NGX_HTTP_HF_FETCH_FAILED;
+        return NGX_OK;
+    }
+
+    hit = (u->cache_status == NGX_HTTP_CACHE_HIT);
+
+    if (f->status == NGX_HTTP_MOVED_PERMANENTLY
+        || f->status == NGX_HTTP_MOVED_TEMPORARILY
+        || f->status == NGX_HTTP_SEE_OTHER
+        || f->status == NGX_HTTP_TEMPORARY_REDIRECT
+        || f->status == NGX_HTTP_PERMANENT_REDIRECT)
+    {
+        f->discard = 1;
+
+        if (u->headers_in.location) {
+            f->location = u->headers_in.location->value;
+            f->result = NGX_HTTP_HF_FETCH_REDIRECT;
+
+        } else {
+            f->result = NGX_HTTP_HF_FETCH_FAILED;
+        }
+
+        return NGX_OK;
+    }
+
+    if (f->status != NGX_HTTP_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: upstream answered %i for \"%V\" of \"%V\"",
+                      f->status, &ctx->target.path, &ctx->target.repo);
+        f->discard = 1;
+        f->result = NGX_HTTP_HF_FETCH_FAILED;
+        return NGX_OK;
+    }
+
+    if (r->headers_out.content_length_n >= 0
+        && r->headers_out.content_length_n != ctx->file.size)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: \"%V\" of \"%V\" is %O bytes upstream, "
+                      "expected: %O; not served",
+                      &ctx->target.path, &ctx->target.repo,
+                      r->headers_out.content_length_n, ctx->file.size);
+        u->cacheable = 0;
+        f->discard = 1;
+        f->result = NGX_HTTP_HF_FETCH_FAILED;
+        return NGX_OK;
+    }
+
+    if (hit) {
+        /* cached bytes are served only with proof that they were verified */
+
+        if (ngx_http_hf_store_get_blob(ngx_http_hf_store(r), &f->cache_key,
+                                       ctx->file.size)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "hf: cached \"%V\" was never verified, "
+                          "fetching it again", &f->cache_key);
+            f->discard = 1;
+            f->result = NGX_HTTP_HF_FETCH_UNVERIFIED;
+            return NGX_OK;
+        }
+
+    } else {
+        f->md = ngx_http_hf_verify_start(r->pool,
+                                         ctx->file.flags
+                                         & NGX_HTTP_HF_FILE_LFS,
+                                         ctx->file.size);
+        if (f->md == NULL) {
+            return NGX_ERROR;
+        }
+
+        f->verifying = 1;
+        f->input_filter_init = u->input_filter_init;
+        u->input_filter_init = ngx_http_hf_fetch_input_init;
+    }
+
+    ctx->cache_hit = hit;
+    f->streaming = 1;
+
+    rc = ngx_http_hf_resolve_send_headers(r->main, ctx);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hf_fetch_input_init(void *data)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_int_t             rc;
+    ngx_event_pipe_t     *p;
+    ngx_http_hf_fetch_t  *f;
+
+    f = ngx_http_hf_fetch_ctx(r);
+
+    rc = f->input_filter_init(data);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* the proxy module chose its input filter (copy or chunked): wrap it */
+
+    p = r->upstream->pipe;
+
+    f->input_filter = p->input_filter;
+    p->input_filter = ngx_http_hf_fetch_input;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hf_fetch_input(ngx_event_pipe_t *p, ngx_buf_t *buf)
+{
+    ngx_http_request_t *r = p->input_ctx;
+
+    size_t                n;
+    ngx_int_t             rc;
+    ngx_chain_t          *cl, **ll;
+    ngx_http_hf_fetch_t  *f;
+
+    f = ngx_http_hf_fetch_ctx(r);
+
+    /* p->last_in is valid only while p->in is not empty */
+    ll = p->in ? p->last_in : &p->in;
+
+    rc = f->input_filter(p, buf);
+
+    if (rc != NGX_OK || !f->verifying) {
+        return rc;
+    }
+
+    for (cl = *ll; cl; cl = cl->next) {
+        n = cl->buf->last - cl->buf->pos;
+
+        if (n == 0) {
+            continue;
+        }
+
+        if (f->hashed + (off_t) n > f->request->file.size) {
+            f->hashed += n;
+            ngx_http_hf_fetch_check(r, f);
+            return NGX_OK;
+        }
+
+        if (ngx_http_hf_verify_update(f->md, cl->buf->pos, n) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        f->hashed += n;
+    }
+
+    if (f->hashed == f->request->file.size) {
+        ngx_http_hf_fetch_check(r, f);
+    }
+
+    return NGX_OK;
+}
+
+
+/* all bytes are in (or too many are): compare, then record or refuse */
+
+static void
+ngx_http_hf_fetch_check(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
+{
+    u_char              hex[NGX_HTTP_HF_SHA256_LEN + 1];
+    ngx_http_hf_ctx_t  *ctx;
+
+    ctx = f->request;
+    f->verifying = 0;
+
+    if (f->hashed != ctx->file.size) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: \"%V\" of \"%V\" at %s: upstream sent more than "
+                      "%O bytes; not cached, client connection aborted",
+                      &ctx->target.path, &ctx->target.repo, ctx->commit,
+                      ctx->file.size);
+        goto corrupt;
+    }
+
+    if (ngx_http_hf_verify_finish(f->md, hex) != NGX_OK) {
+        goto corrupt;
+    }
+
+    if (ngx_strcmp(hex, ctx->file.etag) != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: hash mismatch for \"%V\" of \"%V\" at %s: "
+                      "expected %s, got %s; not cached, "
+                      "client connection aborted",
+                      &ctx->target.path, &ctx->target.repo, ctx->commit,
+                      ctx->file.etag, hex);
+        goto corrupt;
+    }
+
+    f->verified = 1;
+    ngx_http_hf_resolve_verified(r, ctx);
+
+    return;
+
+corrupt:
+
+    f->corrupt = 1;
+    r->upstream->cacheable = 0;
+    r->upstream->pipe->cacheable = 0;
+}
+
+
+static ngx_int_t
+ngx_http_hf_fetch_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    off_t                 size, start, end;
+    ngx_int_t             rc;
+    ngx_buf_t            *b;
+    ngx_chain_t          *cl, *out, **ll, *next;
+    ngx_http_hf_ctx_t    *ctx;
+    ngx_http_hf_fetch_t  *f;
+
+    f = ngx_http_hf_fetch_ctx(r);
+
+    if (f == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (f->discard || !f->streaming) {
+        ngx_http_hf_fetch_consume(in);
+        return NGX_OK;
+    }
+
+    ctx = f->request;
+    out = NULL;
+    ll = &out;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (f->corrupt) {
+            ngx_http_hf_fetch_consume(in);
+            return NGX_ERROR;
+        }
+
+        if (b->last_buf || b->last_in_chain) {
+
+            if (f->offset + ngx_buf_size(b) != ctx->file.size) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "hf: \"%V\" of \"%V\" ended after %O of %O "
+                              "bytes; client connection aborted",
+                              &ctx->target.path, &ctx->target.repo,
+                              f->offset + ngx_buf_size(b), ctx->file.size);
+                f->result = NGX_HTTP_HF_FETCH_FAILED;
+                ngx_http_hf_fetch_consume(in);
+                return NGX_ERROR;
+            }
+
+            f->result = NGX_HTTP_HF_FETCH_DONE;
+        }
+
+        size = ngx_buf_size(b);
+        start = f->offset;
+        end = start + size;
+        f->offset = end;
+
+        if (!ctx->range) {
+            continue;
+        }
+
+        /* a range: only its bytes go on, in links of our own */
+
+        if (size) {
+            if (end <= ctx->range_start || start > ctx->range_end) {
+                b->pos = b->last;
+                b->file_pos = b->file_last;
+
+                if (!ngx_buf_special(b)) {
+                    continue;
+                }
+
+            } else {
+                start = ngx_max(ctx->range_start - start, 0);
+                end = ngx_max(end - ctx->range_end - 1, 0);
+
+                if (ngx_buf_in_memory(b)) {
+                    b->pos += start;
+                    b->last -= end;
+                }
+
+                if (b->in_file) {
+                    b->file_pos += start;
+                    b->file_last -= end;
+                }
+            }
+        }
+
+        *ll = ngx_alloc_chain_link(r->pool);
+        if (*ll == NULL) {
+            return NGX_ERROR;
+        }
+
+        (*ll)->buf = b;
+        ll = &(*ll)->next;
+    }
+
+    if (!ctx->range) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    *ll = NULL;
+
+    if (out == NULL) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_next_body_filter(r, out);
+
+    for (cl = out; cl; cl = next) {
+        next = cl->next;
+        ngx_free_chain(r->pool, cl);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_hf_fetch_consume(ngx_chain_t *in)
+{
+    for ( /* void */ ; in; in = in->next) {
+        in->buf->pos = in->buf->last;
+        in->buf->file_pos = in->buf->file_last;
+    }
+}
+
+
+static ngx_http_hf_fetch_t *
+ngx_http_hf_fetch_ctx(ngx_http_request_t *r)
+{
+    ngx_http_hf_fetch_t  *f;
+
+    if (r == r->main) {
+        return NULL;
+    }
+
+    f = ngx_http_get_module_ctx(r, ngx_http_hf_module);
+
+    if (f == NULL || f->type != NGX_HTTP_HF_CTX_FETCH) {
+        return NULL;
+    }
+
+    return f;
+}
+
+
+static ngx_int_t
+ngx_http_hf_fetch_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t            *s;
+    ngx_http_hf_fetch_t  *f;
+
+    f = ngx_http_hf_fetch_ctx(r);
+
+    if (f == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case NGX_HTTP_HF_VAR_URL:
+        s = &f->url;
+        break;
+
+    case NGX_HTTP_HF_VAR_AUTHORIZATION:
+        s = &f->authorization;
+        break;
+
+    case NGX_HTTP_HF_VAR_CACHE_KEY:
+        s = &f->cache_key;
+        break;
+
+    case NGX_HTTP_HF_VAR_CACHE_ZONE:
+        s = &f->cache_zone;
+        break;
+
+    default: /* NGX_HTTP_HF_VAR_CACHE_BYPASS */
+        v->len = f->bypass ? 1 : 0;
+        v->data = (u_char *) "1";
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        return NGX_OK;
+    }
+
+    v->len = s->len;
+    v->data = s->data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_hf_fetch_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_hf_fetch_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_hf_fetch_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_hf_fetch_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_hf_fetch_body_filter;
+
+    return NGX_OK;
+}

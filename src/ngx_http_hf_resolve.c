@@ -1,0 +1,1211 @@
+
+/*
+ * PREFIX[datasets/|spaces/]REPO/resolve/REV/PATH.
+ *
+ * A small state machine, run by the content handler and again each time
+ * a fetch ends:
+ *
+ *   START  the revision and the file are looked up in LMDB; when both are
+ *          known (a commit id, or a branch resolved less than
+ *          hf_revision_ttl ago) and the blob was verified, the answer
+ *          needs no upstream metadata;
+ *   META   otherwise a HEAD goes to the Hub: its status, X-Repo-Commit,
+ *          ETag/X-Linked-Etag, size and redirect say what to fetch; when
+ *          the Hub cannot be reached, the last known commit is used;
+ *   BLOB   a GET streams the bytes through proxy_cache under a key that
+ *          names the content; a redirect (an evicted LFS file asked at
+ *          the Hub) and an unverified cache entry are fetched again.
+ */
+
+
+#include "ngx_http_hf_resolve.h"
+#include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_path.h"
+#include "ngx_http_hf_store.h"
+
+#include <jansson.h>
+
+
+#define NGX_HTTP_HF_START      0
+#define NGX_HTTP_HF_META       1
+#define NGX_HTTP_HF_BLOB       2
+
+#define NGX_HTTP_HF_MAX_FETCHES  5
+
+
+static ngx_int_t ngx_http_hf_resolve_run(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static void ngx_http_hf_resolve_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hf_resolve_lookup(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_meta(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_meta_done(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_unreachable(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_int_t status);
+static ngx_int_t ngx_http_hf_resolve_hub_error(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_int_t status);
+static ngx_int_t ngx_http_hf_resolve_renamed(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_int_t status, ngx_str_t *location);
+static ngx_int_t ngx_http_hf_resolve_serve(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_str_t *url, ngx_uint_t authorize);
+static ngx_int_t ngx_http_hf_resolve_blob(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_str_t *url, ngx_uint_t authorize,
+    ngx_uint_t bypass);
+static ngx_int_t ngx_http_hf_resolve_blob_done(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_keys(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_range(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_key(ngx_pool_t *pool, ngx_str_t *key,
+    ngx_http_hf_ctx_t *ctx, ngx_str_t *last, ngx_str_t *path);
+static ngx_int_t ngx_http_hf_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value, ngx_table_elt_t **out);
+static void ngx_http_hf_status_text(ngx_uint_t status, ngx_str_t *text);
+static ngx_int_t ngx_http_hf_absolute_url(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_str_t *location, ngx_str_t *url);
+
+
+static ngx_str_t  ngx_http_hf_kind_names[] = {
+    ngx_string("model"),
+    ngx_string("dataset"),
+    ngx_string("space"),
+    ngx_string("kernel")
+};
+
+
+ngx_http_hf_store_t *
+ngx_http_hf_store(ngx_http_request_t *r)
+{
+    ngx_http_hf_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
+
+    return hmcf->store;
+}
+
+
+ngx_int_t
+ngx_http_hf_resolve_handler(ngx_http_request_t *r,
+    ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *target)
+{
+    ngx_int_t           rc;
+    ngx_http_hf_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->type = NGX_HTTP_HF_CTX_REQUEST;
+    ctx->conf = conf;
+    ctx->target = *target;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_hf_module);
+
+    rc = ngx_http_hf_resolve_run(r, ctx);
+
+    if (rc == NGX_DONE) {
+        /* the request lives on until the fetches end */
+        r->main->count++;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_hf_resolve_resume(ngx_http_request_t *r)
+{
+    ngx_int_t           rc;
+    ngx_http_hf_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
+
+    rc = ngx_http_hf_resolve_run(r, ctx);
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_hf_resolve_run(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    switch (ctx->state) {
+
+    case NGX_HTTP_HF_START:
+
+        if (ngx_http_hf_resolve_lookup(r, ctx) == NGX_OK) {
+            return ngx_http_hf_resolve_serve(r, ctx, NULL, 1);
+        }
+
+        return ngx_http_hf_resolve_meta(r, ctx);
+
+    case NGX_HTTP_HF_META:
+        return ngx_http_hf_resolve_meta_done(r, ctx);
+
+    default: /* NGX_HTTP_HF_BLOB */
+        return ngx_http_hf_resolve_blob_done(r, ctx);
+    }
+}
+
+
+/* NGX_OK: the commit is known and fresh, the file known and verified */
+
+static ngx_int_t
+ngx_http_hf_resolve_lookup(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    time_t                resolved;
+    ngx_str_t             key;
+    ngx_http_hf_store_t  *store;
+
+    store = ngx_http_hf_store(r);
+
+    if (ctx->target.rev_is_commit) {
+        ngx_memcpy(ctx->commit, ctx->target.rev.data, NGX_HTTP_HF_COMMIT_LEN);
+        ctx->have_commit = 1;
+        return ngx_http_hf_resolve_lookup_file(r, ctx);
+    }
+
+    if (ngx_http_hf_key(r->pool, &key, ctx, &ctx->target.rev, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_hf_store_get_revision(store, &key, ctx->commit, &resolved)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->have_commit = 1;
+
+    if (ngx_time() - resolved >= ctx->conf->revision_ttl) {
+        /* kept for when the Hub cannot be reached */
+        ctx->revision_stale = 1;
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_hf_resolve_lookup_file(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_str_t             commit;
+    ngx_http_hf_store_t  *store;
+
+    store = ngx_http_hf_store(r);
+
+    commit.data = ctx->commit;
+    commit.len = NGX_HTTP_HF_COMMIT_LEN;
+
+    if (ngx_http_hf_key(r->pool, &ctx->file_key, ctx, &commit,
+                        &ctx->target.path)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_hf_store_get_file(store, &ctx->file_key, r->pool, &ctx->file,
+                                   NULL)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_hf_resolve_keys(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_hf_store_get_blob(store, &ctx->cache_key, ctx->file.size)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->have_file = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hf_resolve_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_str_t             rev;
+    ngx_http_hf_fetch_t  *f;
+
+    f = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_fetch_t));
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* a fresh commit with an unknown file: ask at the commit */
+
+    if (ctx->have_commit && !ctx->revision_stale) {
+        rev.data = ctx->commit;
+        rev.len = NGX_HTTP_HF_COMMIT_LEN;
+
+    } else {
+        rev = ctx->target.rev;
+    }
+
+    if (ngx_http_hf_resolve_url(r->pool, ctx->conf, &ctx->target, &rev,
+                                &f->url)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    f->authorization = ctx->conf->token;
+
+    if (ngx_http_hf_fetch_start(r, ctx, f, ngx_http_hf_resolve_resume)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->state = NGX_HTTP_HF_META;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    size_t                n;
+    ngx_int_t             status;
+    ngx_str_t             url, rev_key;
+    ngx_uint_t            authorize;
+    ngx_table_elt_t      *commit, *etag, *linked_etag, *linked_size, *type;
+    ngx_http_hf_fetch_t  *f;
+    ngx_http_upstream_t  *u;
+
+    f = ctx->fetch;
+    status = ngx_http_hf_fetch_status(f);
+
+    if (status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        return ngx_http_hf_resolve_unreachable(r, ctx, status);
+    }
+
+    u = f->sr->upstream;
+
+    if (status >= NGX_HTTP_BAD_REQUEST) {
+        return ngx_http_hf_resolve_hub_error(r, ctx, status);
+    }
+
+    commit = ngx_http_hf_fetch_header(f, "X-Repo-Commit", 13);
+    linked_etag = ngx_http_hf_fetch_header(f, "X-Linked-Etag", 13);
+    linked_size = ngx_http_hf_fetch_header(f, "X-Linked-Size", 13);
+    etag = ngx_http_hf_fetch_header(f, "ETag", 4);
+    type = ngx_http_hf_fetch_header(f, "Content-Type", 12);
+
+    if (status >= NGX_HTTP_MOVED_PERMANENTLY && status < NGX_HTTP_BAD_REQUEST
+        && u->headers_in.location && linked_etag == NULL)
+    {
+        /* a renamed repository: the client asks again, under our prefix */
+        return ngx_http_hf_resolve_renamed(r, ctx, status,
+                                           &u->headers_in.location->value);
+    }
+
+    if (status != NGX_HTTP_OK
+        && !(status >= NGX_HTTP_MOVED_PERMANENTLY
+             && status < NGX_HTTP_BAD_REQUEST && u->headers_in.location))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: unexpected status %i from \"%V\"", status,
+                      &f->url);
+        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
+                                      NULL);
+    }
+
+    if (commit == NULL || commit->value.len != NGX_HTTP_HF_COMMIT_LEN
+        || !ngx_http_hf_is_hex(commit->value.data, NGX_HTTP_HF_COMMIT_LEN))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: no valid X-Repo-Commit from \"%V\"", &f->url);
+        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
+                                      NULL);
+    }
+
+    ngx_memcpy(ctx->commit, commit->value.data, NGX_HTTP_HF_COMMIT_LEN);
+    ctx->have_commit = 1;
+    ctx->revision_stale = 0;
+
+    /* the file's identity: X-Linked-Etag (LFS/Xet sha256), else ETag */
+
+    if (ngx_http_hf_etag_hex(linked_etag ? &linked_etag->value
+                             : etag ? &etag->value : &commit->value,
+                             ctx->file.etag, NGX_HTTP_HF_SHA256_LEN, &n)
+        != NGX_OK
+        || (etag == NULL && linked_etag == NULL)
+        || (n != NGX_HTTP_HF_SHA1_LEN && n != NGX_HTTP_HF_SHA256_LEN)
+        || (linked_etag && n != NGX_HTTP_HF_SHA256_LEN))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: no usable ETag/X-Linked-Etag from \"%V\"",
+                      &f->url);
+        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
+                                      NULL);
+    }
+
+    ctx->file.flags = (n == NGX_HTTP_HF_SHA256_LEN) ? NGX_HTTP_HF_FILE_LFS : 0;
+
+    if (linked_size) {
+        ctx->file.size = ngx_atoof(linked_size->value.data,
+                                   linked_size->value.len);
+
+    } else if (status == NGX_HTTP_OK) {
+        ctx->file.size = u->headers_in.content_length_n;
+
+    } else {
+        ctx->file.size = NGX_ERROR;
+    }
+
+    if (ctx->file.size < 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: no file size from \"%V\"", &f->url);
+        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
+                                      NULL);
+    }
+
+    if (status == NGX_HTTP_OK && type && !(ctx->file.flags
+                                           & NGX_HTTP_HF_FILE_LFS))
+    {
+        ctx->file.content_type = type->value;
+
+    } else {
+        ngx_str_set(&ctx->file.content_type, "application/octet-stream");
+    }
+
+    if (!ctx->target.rev_is_commit) {
+        if (ngx_http_hf_key(r->pool, &rev_key, ctx, &ctx->target.rev, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        (void) ngx_http_hf_store_put_revision(ngx_http_hf_store(r), &rev_key,
+                                              ctx->commit);
+    }
+
+    if (ngx_http_hf_resolve_lookup_file(r, ctx) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->have_file) {
+        /* the metadata just read wins over an older record */
+        if (ngx_http_hf_resolve_keys(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_hf_store_get_blob(ngx_http_hf_store(r), &ctx->cache_key,
+                                       ctx->file.size)
+            == NGX_OK)
+        {
+            /* the same content is cached and verified: record the file */
+            (void) ngx_http_hf_store_put_file(ngx_http_hf_store(r),
+                                              &ctx->file_key, &ctx->file,
+                                              &ctx->cache_key);
+            ctx->have_file = 1;
+        }
+    }
+
+    if (ctx->have_file) {
+        return ngx_http_hf_resolve_serve(r, ctx, NULL, 1);
+    }
+
+    /* where the bytes are: the redirect target, or the Hub at the commit */
+
+    if (status != NGX_HTTP_OK) {
+        if (ngx_http_hf_absolute_url(r, ctx, &u->headers_in.location->value,
+                                     &url)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        authorize = 0;
+
+    } else {
+        ngx_str_null(&url);
+        authorize = 1;
+    }
+
+    return ngx_http_hf_resolve_serve(r, ctx, &url, authorize);
+}
+
+
+static ngx_int_t
+ngx_http_hf_resolve_unreachable(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_int_t status)
+{
+    if (ctx->have_commit) {
+        if (ngx_http_hf_resolve_lookup_file(r, ctx) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->have_file) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "hf: hub unreachable (%i) for \"%V\", serving "
+                          "\"%V\" at last known commit %s",
+                          status ? status : ctx->fetch->status,
+                          &ctx->target.repo, &ctx->target.path, ctx->commit);
+
+            return ngx_http_hf_resolve_serve(r, ctx, NULL, 1);
+        }
+    }
+
+    if (status) {
+        /* the Hub's own 5xx, passed on: clients fall back to their cache */
+        return ngx_http_hf_resolve_hub_error(r, ctx, status);
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "hf: hub unreachable for \"%V\" of \"%V\" and nothing "
+                  "cached", &ctx->target.path, &ctx->target.repo);
+
+    return ngx_http_hf_send_error(r,
+                                  ctx->fetch->status
+                                      == NGX_HTTP_GATEWAY_TIME_OUT
+                                  ? NGX_HTTP_GATEWAY_TIME_OUT
+                                  : NGX_HTTP_BAD_GATEWAY,
+                                  NULL, NULL, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_hf_resolve_hub_error(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_int_t status)
+{
+    u_char            *commit;
+    ngx_table_elt_t   *code, *message, *h;
+
+    code = ngx_http_hf_fetch_header(ctx->fetch, "X-Error-Code", 12);
+    message = ngx_http_hf_fetch_header(ctx->fetch, "X-Error-Message", 15);
+    h = ngx_http_hf_fetch_header(ctx->fetch, "X-Repo-Commit", 13);
+
+    commit = NULL;
+
+    if (h && h->value.len == NGX_HTTP_HF_COMMIT_LEN
+        && ngx_http_hf_is_hex(h->value.data, h->value.len))
+    {
+        commit = h->value.data;
+    }
+
+    return ngx_http_hf_send_error(r, status, code ? &code->value : NULL,
+                                  message ? &message->value : NULL, commit);
+}
+
+
+static ngx_int_t
+ngx_http_hf_resolve_renamed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_int_t status, ngx_str_t *location)
+{
+    u_char            *p;
+    ngx_str_t                path, value;
+    ngx_http_hf_loc_conf_t  *conf;
+
+    conf = ctx->conf;
+    path = *location;
+
+    /* absolute on the Hub's own origin, or relative to it */
+
+    if (path.len > conf->remote_origin.len
+        && ngx_strncmp(path.data, conf->remote_origin.data,
+                       conf->remote_origin.len) == 0
+        && path.data[conf->remote_origin.len] == '/')
+    {
+        path.data += conf->remote_origin.len;
+        path.len -= conf->remote_origin.len;
+    }
+
+    if (path.len == 0 || path.data[0] != '/'
+        || path.len <= conf->remote_path.len + 1
+        || ngx_strncmp(path.data, conf->remote_path.data,
+                       conf->remote_path.len) != 0
+        || path.data[conf->remote_path.len] != '/')
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: redirect outside the hub from \"%V\": \"%V\"",
+                      &ctx->fetch->url, location);
+        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
+                                      NULL);
+    }
+
+    path.data += conf->remote_path.len + 1;
+    path.len -= conf->remote_path.len + 1;
+
+    value.len = conf->prefix.len + path.len;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(value.data, conf->prefix.data, conf->prefix.len);
+    ngx_memcpy(p, path.data, path.len);
+
+    /* a plain header: nginx would make r->headers_out.location absolute */
+
+    if (ngx_http_hf_add_header(r, "Location", &value, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hf_send_error(r, status, NULL, NULL, NULL);
+}
+
+
+/*
+ * Answers from what is known: HEAD gets the headers; GET gets them with
+ * the bytes of a blob fetch.  url is where the bytes are when they are
+ * not cached: NULL or empty means the Hub's own URL at the commit.
+ */
+
+static ngx_int_t
+ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_str_t *url, ngx_uint_t authorize)
+{
+    ngx_int_t  rc;
+    ngx_str_t  hub, commit;
+
+    if (ngx_http_hf_resolve_keys(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_HEAD) {
+        rc = ngx_http_hf_resolve_send_headers(r, ctx);
+
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    rc = ngx_http_hf_resolve_range(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (url == NULL || url->len == 0) {
+        commit.data = ctx->commit;
+        commit.len = NGX_HTTP_HF_COMMIT_LEN;
+
+        if (ngx_http_hf_resolve_url(r->pool, ctx->conf, &ctx->target, &commit,
+                                    &hub)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        url = &hub;
+        authorize = 1;
+    }
+
+    return ngx_http_hf_resolve_blob(r, ctx, url, authorize, 0);
+}
+
+
+static ngx_int_t
+ngx_http_hf_resolve_blob(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_str_t *url, ngx_uint_t authorize, ngx_uint_t bypass)
+{
+    ngx_http_hf_fetch_t  *f;
+
+    if (ctx->fetches >= NGX_HTTP_HF_MAX_FETCHES) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: too many redirects or retries for \"%V\" of "
+                      "\"%V\"", &ctx->target.path, &ctx->target.repo);
+        return r->header_sent ? NGX_ERROR
+                              : ngx_http_hf_send_error(r,
+                                              NGX_HTTP_BAD_GATEWAY, NULL,
+                                              NULL, NULL);
+    }
+
+    f = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_fetch_t));
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    f->blob = 1;
+    f->bypass = bypass;
+    f->url = *url;
+    f->cache_key = ctx->cache_key;
+    f->cache_zone = ctx->conf->cache_zone;
+
+    if (authorize) {
+        f->authorization = ctx->conf->token;
+    }
+
+    if (ngx_http_hf_fetch_start(r, ctx, f, ngx_http_hf_resolve_resume)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->state = NGX_HTTP_HF_BLOB;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_str_t             url;
+    ngx_http_hf_fetch_t  *f;
+
+    f = ctx->fetch;
+
+    switch (f->result) {
+
+    case NGX_HTTP_HF_FETCH_DONE:
+
+        if (ctx->cache_hit) {
+            ngx_http_hf_store_hit(ngx_http_hf_store(r), &ctx->file_key);
+        }
+
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+
+    case NGX_HTTP_HF_FETCH_REDIRECT:
+
+        /* an LFS file asked at the Hub: its CDN URL needs no token */
+
+        if (!r->header_sent) {
+            if (ngx_http_hf_absolute_url(r, ctx, &f->location, &url)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            return ngx_http_hf_resolve_blob(r, ctx, &url, 0, 0);
+        }
+
+        break;
+
+    case NGX_HTTP_HF_FETCH_UNVERIFIED:
+
+        /* bypass the cache once: the fetch overwrites the entry */
+
+        if (!r->header_sent) {
+            return ngx_http_hf_resolve_blob(r, ctx, &f->url,
+                                            f->authorization.len != 0, 1);
+        }
+
+        break;
+
+    default:
+        break;
+    }
+
+    if (r->header_sent) {
+        /* never a complete-looking wrong answer: abort the connection */
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hf_send_error(r,
+                                  f->status == NGX_HTTP_GATEWAY_TIME_OUT
+                                  ? NGX_HTTP_GATEWAY_TIME_OUT
+                                  : NGX_HTTP_BAD_GATEWAY,
+                                  NULL, NULL, NULL);
+}
+
+
+void
+ngx_http_hf_resolve_verified(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_http_hf_store_t  *store;
+
+    store = ngx_http_hf_store(r);
+
+    (void) ngx_http_hf_store_put_blob(store, &ctx->cache_key, ctx->file.size);
+    (void) ngx_http_hf_store_put_file(store, &ctx->file_key, &ctx->file,
+                                      &ctx->cache_key);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf verified: \"%V\" as \"%V\"", &ctx->file_key,
+                   &ctx->cache_key);
+}
+
+
+ngx_int_t
+ngx_http_hf_resolve_send_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    u_char           *p;
+    ngx_str_t         value;
+    ngx_table_elt_t  *h;
+
+    r->headers_out.status = ctx->range ? NGX_HTTP_PARTIAL_CONTENT
+                                       : NGX_HTTP_OK;
+    r->headers_out.content_length_n = ctx->range
+                                      ? ctx->range_end - ctx->range_start + 1
+                                      : ctx->file.size;
+
+    r->headers_out.content_type = ctx->file.content_type;
+    r->headers_out.content_type_len = ctx->file.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    /* ranges and conditions are ours: nginx's filters must not redo them */
+    r->allow_ranges = 0;
+    r->disable_not_modified = 1;
+
+    value.data = ctx->commit;
+    value.len = NGX_HTTP_HF_COMMIT_LEN;
+
+    if (ngx_http_hf_add_header(r, "X-Repo-Commit", &value, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_HF_SHA256_LEN + 2 + 3 * NGX_OFF_T_LEN
+                             + sizeof("bytes -/"));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "\"%s\"", ctx->file.etag) - p;
+
+    if (ngx_http_hf_add_header(r, "ETag", &value, &h) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.etag = h;
+
+    if (ctx->file.flags & NGX_HTTP_HF_FILE_LFS) {
+        if (ngx_http_hf_add_header(r, "X-Linked-Etag", &value, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        p += value.len;
+        value.data = p;
+        value.len = ngx_sprintf(p, "%O", ctx->file.size) - p;
+
+        if (ngx_http_hf_add_header(r, "X-Linked-Size", &value, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_str_set(&value, "bytes");
+
+    if (ngx_http_hf_add_header(r, "Accept-Ranges", &value, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->range) {
+        p += value.len;
+        value.data = p;
+        value.len = ngx_sprintf(p, "bytes %O-%O/%O", ctx->range_start,
+                                ctx->range_end, ctx->file.size)
+                    - p;
+
+        if (ngx_http_hf_add_header(r, "Content-Range", &value, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_send_header(r);
+}
+
+
+/*
+ * One range "bytes=a-b", "bytes=a-" or "bytes=-n", as nginx's range filter
+ * reads it; several ranges, or a failed If-Range, get the whole file.
+ */
+
+static ngx_int_t
+ngx_http_hf_resolve_range(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    off_t             start, end, size;
+    u_char           *p, *last, etag[NGX_HTTP_HF_SHA256_LEN + 3];
+    ngx_uint_t        suffix;
+    ngx_table_elt_t  *range, *if_range;
+
+    ctx->range = 0;
+
+    range = r->headers_in.range;
+    if_range = r->headers_in.if_range;
+    size = ctx->file.size;
+
+    if (range == NULL || range->value.len < 7
+        || ngx_strncasecmp(range->value.data, (u_char *) "bytes=", 6) != 0)
+    {
+        return NGX_OK;
+    }
+
+    if (if_range) {
+        last = ngx_sprintf(etag, "\"%s\"", ctx->file.etag);
+
+        if (if_range->value.len != (size_t) (last - etag)
+            || ngx_strncmp(if_range->value.data, etag, last - etag) != 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    p = range->value.data + 6;
+    last = range->value.data + range->value.len;
+
+    while (p < last && *p == ' ') { p++; }
+
+    start = 0;
+    end = -1;
+    suffix = 0;
+
+    if (p < last && *p == '-') {
+        suffix = 1;
+        p++;
+
+    } else {
+        if (p == last || *p < '0' || *p > '9') {
+            return NGX_OK;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            if (start >= NGX_MAX_OFF_T_VALUE / 10) {
+                return NGX_OK;
+            }
+
+            start = start * 10 + (*p++ - '0');
+        }
+
+        while (p < last && *p == ' ') { p++; }
+
+        if (p == last || *p++ != '-') {
+            return NGX_OK;
+        }
+    }
+
+    while (p < last && *p == ' ') { p++; }
+
+    if (p < last && *p >= '0' && *p <= '9') {
+        end = 0;
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            if (end >= NGX_MAX_OFF_T_VALUE / 10) {
+                return NGX_OK;
+            }
+
+            end = end * 10 + (*p++ - '0');
+        }
+
+    } else if (suffix) {
+        return NGX_OK;
+    }
+
+    while (p < last && *p == ' ') { p++; }
+
+    if (p != last) {
+        /* several ranges, or garbage: the whole file */
+        return NGX_OK;
+    }
+
+    if (suffix) {
+        start = (end < size) ? size - end : 0;
+        end = size - 1;
+
+        if (start > end) {
+            goto not_satisfiable;
+        }
+
+    } else {
+        if (end != -1 && start > end) {
+            return NGX_OK;
+        }
+
+        if (start >= size) {
+            goto not_satisfiable;
+        }
+
+        if (end == -1 || end >= size) {
+            end = size - 1;
+        }
+    }
+
+    ctx->range = 1;
+    ctx->range_start = start;
+    ctx->range_end = end;
+
+    return NGX_OK;
+
+not_satisfiable:
+
+    p = ngx_pnalloc(r->pool, sizeof("bytes */") + NGX_OFF_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    {
+    ngx_str_t  value;
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "bytes */%O", size) - p;
+
+    if (ngx_http_hf_add_header(r, "Content-Range", &value, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    }
+
+    return ngx_http_hf_send_error(r, NGX_HTTP_RANGE_NOT_SATISFIABLE, NULL,
+                                  NULL, ctx->commit);
+}
+
+
+/*
+ * The cache key names the content: the same blob through two revisions
+ * or two repositories is one cache entry.  Content fetched with a server
+ * token lives under its distribution's own keys, so that it can never be
+ * served through a distribution without one.
+ */
+
+static ngx_int_t
+ngx_http_hf_resolve_keys(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    size_t                   len;
+    ngx_http_hf_loc_conf_t  *conf;
+
+    conf = ctx->conf;
+
+    len = sizeof("hf:private/:") + conf->name.len + NGX_HTTP_HF_SHA256_LEN;
+
+    ctx->cache_key.data = ngx_pnalloc(r->pool, len);
+    if (ctx->cache_key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (conf->token.len) {
+        ctx->cache_key.len = ngx_sprintf(ctx->cache_key.data,
+                                         "hf:private/%V:%s", &conf->name,
+                                         ctx->file.etag)
+                             - ctx->cache_key.data;
+
+    } else {
+        ctx->cache_key.len = ngx_sprintf(ctx->cache_key.data, "hf:public:%s",
+                                         ctx->file.etag)
+                             - ctx->cache_key.data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* DIST \t KIND \t REPO \t REV [\t PATH] */
+
+static ngx_int_t
+ngx_http_hf_key(ngx_pool_t *pool, ngx_str_t *key, ngx_http_hf_ctx_t *ctx,
+    ngx_str_t *rev, ngx_str_t *path)
+{
+    u_char     *p;
+    ngx_str_t  *kind;
+
+    kind = &ngx_http_hf_kind_names[ctx->target.kind];
+
+    key->len = ctx->conf->name.len + 1 + kind->len + 1 + ctx->target.repo.len
+               + 1 + rev->len + (path ? 1 + path->len : 0);
+
+    key->data = ngx_pnalloc(pool, key->len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(key->data, "%V\t%V\t%V\t%V", &ctx->conf->name, kind,
+                    &ctx->target.repo, rev);
+
+    if (path) {
+        p = ngx_sprintf(p, "\t%V", path);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hf_absolute_url(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_str_t *location, ngx_str_t *url)
+{
+    ngx_http_hf_loc_conf_t  *conf;
+
+    conf = ctx->conf;
+
+    if (location->len && location->data[0] == '/') {
+        url->len = conf->remote_origin.len + location->len;
+        url->data = ngx_pnalloc(r->pool, url->len);
+        if (url->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ngx_cpymem(url->data, conf->remote_origin.data,
+                              conf->remote_origin.len),
+                   location->data, location->len);
+        return NGX_OK;
+    }
+
+    *url = *location;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_hf_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *code, ngx_str_t *message, u_char *commit)
+{
+    char         *json;
+    size_t        len;
+    json_t       *body;
+    ngx_int_t     rc;
+    ngx_str_t     value;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+
+    if (code && ngx_http_hf_add_header(r, "X-Error-Code", code, NULL)
+                != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (message && ngx_http_hf_add_header(r, "X-Error-Message", message, NULL)
+                   != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (commit) {
+        value.data = commit;
+        value.len = NGX_HTTP_HF_COMMIT_LEN;
+
+        if (ngx_http_hf_add_header(r, "X-Repo-Commit", &value, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (status < NGX_HTTP_BAD_REQUEST) {
+        /* a redirect: no body */
+        r->header_only = 1;
+        r->headers_out.content_length_n = 0;
+        return ngx_http_send_header(r);
+    }
+
+    if (message == NULL) {
+        ngx_http_hf_status_text(status, &value);
+        message = &value;
+    }
+
+    body = json_pack("{s:s%}", "error", message->data, message->len);
+    json = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(json);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        free(json);
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, json, len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+    free(json);
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = len;
+    r->allow_ranges = 0;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_hf_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value, ngx_table_elt_t **out)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    if (out) {
+        *out = h;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hf_status_text(ngx_uint_t status, ngx_str_t *text)
+{
+    switch (status) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        ngx_str_set(text, "Bad request");
+        break;
+
+    case NGX_HTTP_NOT_FOUND:
+        ngx_str_set(text, "Not found");
+        break;
+
+    case NGX_HTTP_NOT_ALLOWED:
+        ngx_str_set(text, "Method not allowed");
+        break;
+
+    case NGX_HTTP_RANGE_NOT_SATISFIABLE:
+        ngx_str_set(text, "Requested range not satisfiable");
+        break;
+
+    case NGX_HTTP_GATEWAY_TIME_OUT:
+        ngx_str_set(text, "The Hub did not answer in time");
+        break;
+
+    case NGX_HTTP_BAD_GATEWAY:
+        ngx_str_set(text, "The Hub could not be reached or answered wrongly");
+        break;
+
+    default:
+        ngx_str_set(text, "Error");
+    }
+}

@@ -1,0 +1,33 @@
+
+/*
+ * PREFIX[datasets/|spaces/]REPO/resolve/REV/PATH: answered like the Hub,
+ * with the bytes from proxy_cache and the metadata from LMDB.
+ */
+
+
+#ifndef _NGX_HTTP_HF_RESOLVE_H_INCLUDED_
+#define _NGX_HTTP_HF_RESOLVE_H_INCLUDED_
+
+
+#include "ngx_http_hf_module.h"
+
+
+ngx_int_t ngx_http_hf_resolve_handler(ngx_http_request_t *r,
+    ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *target);
+
+/* called by the blob fetch: its headers arrived, answer the client */
+ngx_int_t ngx_http_hf_resolve_send_headers(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+
+/* called by the blob fetch: all bytes arrived and their hash matched */
+void ngx_http_hf_resolve_verified(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+
+/* a JSON error the way the Hub sends them */
+ngx_int_t ngx_http_hf_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *code, ngx_str_t *message, u_char *commit);
+
+ngx_http_hf_store_t *ngx_http_hf_store(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_HF_RESOLVE_H_INCLUDED_ */

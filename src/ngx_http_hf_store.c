@@ -1,0 +1,695 @@
+
+/*
+ * The metadata store: what is cached, in LMDB.
+ *
+ * The environment is created and checked by the master at each
+ * configuration load, then opened again by every worker after fork: an
+ * MDB_env must never cross a fork.  Lookups reuse one read transaction
+ * per worker (MDB_NOTLS), renewed for each lookup and reset right after,
+ * so that no read transaction is held across an event loop wait.
+ *
+ * Failures to write (a full map, a read-only disk) are logged and
+ * otherwise ignored: the cache then behaves as a proxy that verifies,
+ * it never fails a request because of its metadata.
+ */
+
+
+#include "ngx_http_hf_store.h"
+
+#include <lmdb.h>
+
+
+#define NGX_HTTP_HF_STORE_VERSION     1
+#define NGX_HTTP_HF_MAX_CACHE_KEY     160
+#define NGX_HTTP_HF_MAX_CONTENT_TYPE  128
+#define NGX_HTTP_HF_HITS_MAX          1024
+#define NGX_HTTP_HF_HITS_FLUSH        1000      /* ms */
+
+
+typedef struct {
+    uint32_t                    version;
+    u_char                      commit[NGX_HTTP_HF_COMMIT_LEN];
+    int64_t                     resolved;
+} ngx_http_hf_revision_rec_t;
+
+
+typedef struct {
+    uint32_t                    version;
+    uint32_t                    flags;
+    uint64_t                    size;
+    int64_t                     stored;
+    int64_t                     first_served;
+    int64_t                     last_served;
+    uint64_t                    hits;
+    u_char                      etag[NGX_HTTP_HF_SHA256_LEN + 1];
+    u_char                      content_type[NGX_HTTP_HF_MAX_CONTENT_TYPE];
+    u_char                      cache_key[NGX_HTTP_HF_MAX_CACHE_KEY];
+} ngx_http_hf_file_rec_t;
+
+
+typedef struct {
+    uint32_t                    version;
+    uint32_t                    reserved;
+    uint64_t                    size;
+    int64_t                     verified;
+} ngx_http_hf_blob_rec_t;
+
+
+typedef struct {
+    ngx_str_t                   key;
+    uint64_t                    hits;
+    time_t                      first;
+    time_t                      last;
+} ngx_http_hf_pending_hit_t;
+
+
+struct ngx_http_hf_store_s {
+    MDB_env                    *env;
+    MDB_dbi                     revisions;
+    MDB_dbi                     files;
+    MDB_dbi                     blobs;
+    MDB_txn                    *read_txn;
+    ngx_log_t                  *log;
+    ngx_str_t                   path;
+
+    ngx_array_t                 hits;          /* ngx_http_hf_pending_hit_t */
+    ngx_pool_t                 *hits_pool;
+    ngx_event_t                 flush;
+
+    time_t                      last_error;    /* rate limits write errors */
+};
+
+
+static MDB_env *ngx_http_hf_store_env(ngx_log_t *log, ngx_str_t *path,
+    size_t size);
+static ngx_int_t ngx_http_hf_store_dbis(ngx_http_hf_store_t *store,
+    unsigned flags);
+static ngx_int_t ngx_http_hf_store_get(ngx_http_hf_store_t *store,
+    MDB_dbi dbi, ngx_str_t *key, void *rec, size_t size);
+static ngx_int_t ngx_http_hf_store_put(ngx_http_hf_store_t *store,
+    MDB_dbi dbi, ngx_str_t *key, void *rec, size_t size);
+static void ngx_http_hf_store_write_error(ngx_http_hf_store_t *store,
+    const char *what, int rc);
+static void ngx_http_hf_store_flush_handler(ngx_event_t *ev);
+static void ngx_http_hf_store_flush(ngx_http_hf_store_t *store);
+static void ngx_http_hf_store_chown(ngx_cycle_t *cycle, ngx_str_t *path);
+
+
+ngx_int_t
+ngx_http_hf_store_create(ngx_cycle_t *cycle, ngx_str_t *path, size_t size)
+{
+    int                   rc;
+    ngx_http_hf_store_t   store;
+
+    if (ngx_create_dir(path->data, 0700) == NGX_FILE_ERROR
+        && ngx_errno != NGX_EEXIST)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "hf_metadata: cannot create directory \"%V\"", path);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&store, sizeof(ngx_http_hf_store_t));
+    store.log = cycle->log;
+    store.path = *path;
+
+    store.env = ngx_http_hf_store_env(cycle->log, path, size);
+    if (store.env == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_hf_store_dbis(&store, MDB_CREATE);
+
+    /* readers left behind by killed workers would pin old pages forever */
+    (void) mdb_reader_check(store.env, NULL);
+
+    mdb_env_close(store.env);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_hf_store_chown(cycle, path);
+
+    return NGX_OK;
+}
+
+
+ngx_http_hf_store_t *
+ngx_http_hf_store_open(ngx_cycle_t *cycle, ngx_str_t *path, size_t size)
+{
+    int                   rc;
+    ngx_http_hf_store_t  *store;
+
+    store = ngx_pcalloc(cycle->pool, sizeof(ngx_http_hf_store_t));
+    if (store == NULL) {
+        return NULL;
+    }
+
+    store->log = cycle->log;
+    store->path = *path;
+
+    store->env = ngx_http_hf_store_env(cycle->log, path, size);
+    if (store->env == NULL) {
+        return NULL;
+    }
+
+    (void) mdb_reader_check(store->env, NULL);
+
+    if (ngx_http_hf_store_dbis(store, 0) != NGX_OK) {
+        mdb_env_close(store->env);
+        return NULL;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &store->read_txn);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "hf_metadata: mdb_txn_begin(\"%V\") failed: %s",
+                      path, mdb_strerror(rc));
+        mdb_env_close(store->env);
+        return NULL;
+    }
+
+    mdb_txn_reset(store->read_txn);
+
+    store->hits_pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
+    if (store->hits_pool == NULL
+        || ngx_array_init(&store->hits, cycle->pool, 64,
+                          sizeof(ngx_http_hf_pending_hit_t))
+           != NGX_OK)
+    {
+        mdb_env_close(store->env);
+        return NULL;
+    }
+
+    store->flush.handler = ngx_http_hf_store_flush_handler;
+    store->flush.data = store;
+    store->flush.log = cycle->log;
+    store->flush.cancelable = 1;
+
+    return store;
+}
+
+
+void
+ngx_http_hf_store_close(ngx_http_hf_store_t *store)
+{
+    if (store == NULL || store->env == NULL) {
+        return;
+    }
+
+    if (store->flush.timer_set) {
+        ngx_del_timer(&store->flush);
+    }
+
+    ngx_http_hf_store_flush(store);
+
+    mdb_txn_abort(store->read_txn);
+    mdb_env_close(store->env);
+    store->env = NULL;
+
+    ngx_destroy_pool(store->hits_pool);
+}
+
+
+ngx_int_t
+ngx_http_hf_store_get_revision(ngx_http_hf_store_t *store, ngx_str_t *key,
+    u_char *commit, time_t *resolved)
+{
+    ngx_int_t                    rc;
+    ngx_http_hf_revision_rec_t   rec;
+
+    rc = ngx_http_hf_store_get(store, store->revisions, key, &rec,
+                               sizeof(rec));
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_memcpy(commit, rec.commit, NGX_HTTP_HF_COMMIT_LEN);
+    commit[NGX_HTTP_HF_COMMIT_LEN] = '\0';
+    *resolved = (time_t) rec.resolved;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_hf_store_put_revision(ngx_http_hf_store_t *store, ngx_str_t *key,
+    u_char *commit)
+{
+    ngx_http_hf_revision_rec_t  rec;
+
+    ngx_memzero(&rec, sizeof(rec));
+    rec.version = NGX_HTTP_HF_STORE_VERSION;
+    ngx_memcpy(rec.commit, commit, NGX_HTTP_HF_COMMIT_LEN);
+    rec.resolved = ngx_time();
+
+    return ngx_http_hf_store_put(store, store->revisions, key, &rec,
+                                 sizeof(rec));
+}
+
+
+ngx_int_t
+ngx_http_hf_store_get_file(ngx_http_hf_store_t *store, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_http_hf_file_t *file,
+    ngx_http_hf_file_stats_t *stats)
+{
+    size_t                   len;
+    ngx_int_t                rc;
+    ngx_http_hf_file_rec_t   rec;
+
+    rc = ngx_http_hf_store_get(store, store->files, key, &rec, sizeof(rec));
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    file->size = (off_t) rec.size;
+    file->flags = rec.flags;
+    ngx_memcpy(file->etag, rec.etag, sizeof(file->etag));
+    file->etag[NGX_HTTP_HF_SHA256_LEN] = '\0';
+
+    len = ngx_strnlen(rec.content_type, NGX_HTTP_HF_MAX_CONTENT_TYPE);
+
+    file->content_type.data = ngx_pnalloc(pool, len);
+    if (file->content_type.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    file->content_type.len = len;
+    ngx_memcpy(file->content_type.data, rec.content_type, len);
+
+    if (stats) {
+        stats->stored = (time_t) rec.stored;
+        stats->first_served = (time_t) rec.first_served;
+        stats->last_served = (time_t) rec.last_served;
+        stats->hits = rec.hits;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_hf_store_put_file(ngx_http_hf_store_t *store, ngx_str_t *key,
+    ngx_http_hf_file_t *file, ngx_str_t *cache_key)
+{
+    ngx_http_hf_file_rec_t  rec;
+
+    if (cache_key->len >= NGX_HTTP_HF_MAX_CACHE_KEY) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memzero(&rec, sizeof(rec));
+    rec.version = NGX_HTTP_HF_STORE_VERSION;
+    rec.flags = (uint32_t) file->flags;
+    rec.size = (uint64_t) file->size;
+    rec.stored = ngx_time();
+    ngx_memcpy(rec.etag, file->etag, sizeof(rec.etag));
+    ngx_memcpy(rec.content_type, file->content_type.data,
+               ngx_min(file->content_type.len,
+                       NGX_HTTP_HF_MAX_CONTENT_TYPE - 1));
+    ngx_memcpy(rec.cache_key, cache_key->data, cache_key->len);
+
+    return ngx_http_hf_store_put(store, store->files, key, &rec, sizeof(rec));
+}
+
+
+ngx_int_t
+ngx_http_hf_store_get_blob(ngx_http_hf_store_t *store, ngx_str_t *cache_key,
+    off_t size)
+{
+    ngx_int_t               rc;
+    ngx_http_hf_blob_rec_t  rec;
+
+    rc = ngx_http_hf_store_get(store, store->blobs, cache_key, &rec,
+                               sizeof(rec));
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return (off_t) rec.size == size ? NGX_OK : NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_hf_store_put_blob(ngx_http_hf_store_t *store, ngx_str_t *cache_key,
+    off_t size)
+{
+    ngx_http_hf_blob_rec_t  rec;
+
+    ngx_memzero(&rec, sizeof(rec));
+    rec.version = NGX_HTTP_HF_STORE_VERSION;
+    rec.size = (uint64_t) size;
+    rec.verified = ngx_time();
+
+    return ngx_http_hf_store_put(store, store->blobs, cache_key, &rec,
+                                 sizeof(rec));
+}
+
+
+void
+ngx_http_hf_store_hit(ngx_http_hf_store_t *store, ngx_str_t *key)
+{
+    ngx_uint_t                  i;
+    ngx_http_hf_pending_hit_t  *hit;
+
+    if (store == NULL) {
+        return;
+    }
+
+    hit = store->hits.elts;
+
+    for (i = 0; i < store->hits.nelts; i++) {
+        if (hit[i].key.len == key->len
+            && ngx_memcmp(hit[i].key.data, key->data, key->len) == 0)
+        {
+            hit[i].hits++;
+            hit[i].last = ngx_time();
+            return;
+        }
+    }
+
+    if (store->hits.nelts >= NGX_HTTP_HF_HITS_MAX) {
+        ngx_http_hf_store_flush(store);
+    }
+
+    hit = ngx_array_push(&store->hits);
+    if (hit == NULL) {
+        return;
+    }
+
+    hit->key.data = ngx_pstrdup(store->hits_pool, key);
+    if (hit->key.data == NULL) {
+        store->hits.nelts--;
+        return;
+    }
+
+    hit->key.len = key->len;
+    hit->hits = 1;
+    hit->first = ngx_time();
+    hit->last = hit->first;
+
+    if (!store->flush.timer_set) {
+        ngx_add_timer(&store->flush, NGX_HTTP_HF_HITS_FLUSH);
+    }
+}
+
+
+static void
+ngx_http_hf_store_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_hf_store_flush(ev->data);
+}
+
+
+static void
+ngx_http_hf_store_flush(ngx_http_hf_store_t *store)
+{
+    int                         rc;
+    MDB_val                     k, v;
+    MDB_txn                    *txn;
+    ngx_uint_t                  i;
+    ngx_http_hf_file_rec_t      rec;
+    ngx_http_hf_pending_hit_t  *hit;
+
+    if (store->hits.nelts == 0) {
+        return;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc != 0) {
+        ngx_http_hf_store_write_error(store, "mdb_txn_begin", rc);
+        goto done;
+    }
+
+    hit = store->hits.elts;
+
+    for (i = 0; i < store->hits.nelts; i++) {
+        k.mv_size = hit[i].key.len;
+        k.mv_data = hit[i].key.data;
+
+        rc = mdb_get(txn, store->files, &k, &v);
+        if (rc != 0 || v.mv_size != sizeof(rec)) {
+            continue;
+        }
+
+        ngx_memcpy(&rec, v.mv_data, sizeof(rec));
+
+        if (rec.first_served == 0) {
+            rec.first_served = hit[i].first;
+        }
+
+        rec.last_served = hit[i].last;
+        rec.hits += hit[i].hits;
+
+        v.mv_size = sizeof(rec);
+        v.mv_data = &rec;
+
+        rc = mdb_put(txn, store->files, &k, &v, 0);
+        if (rc != 0) {
+            ngx_http_hf_store_write_error(store, "mdb_put(hits)", rc);
+            mdb_txn_abort(txn);
+            goto done;
+        }
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        ngx_http_hf_store_write_error(store, "mdb_txn_commit(hits)", rc);
+    }
+
+done:
+
+    store->hits.nelts = 0;
+    ngx_reset_pool(store->hits_pool);
+}
+
+
+static MDB_env *
+ngx_http_hf_store_env(ngx_log_t *log, ngx_str_t *path, size_t size)
+{
+    int       rc;
+    MDB_env  *env;
+
+    rc = mdb_env_create(&env);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "hf_metadata: mdb_env_create() failed: %s",
+                      mdb_strerror(rc));
+        return NULL;
+    }
+
+    (void) mdb_env_set_maxdbs(env, 4);
+    (void) mdb_env_set_mapsize(env, size);
+
+    /*
+     * MDB_NOTLS: a worker renews one read transaction for every lookup;
+     * MDB_NOMETASYNC: data pages are synced at commit, the meta page may
+     * lag one transaction after a crash, never corrupting the database.
+     */
+
+    rc = mdb_env_open(env, (char *) path->data,
+                      MDB_NOTLS|MDB_NORDAHEAD|MDB_NOMETASYNC, 0600);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "hf_metadata: cannot open LMDB environment \"%V\": %s",
+                      path, mdb_strerror(rc));
+        mdb_env_close(env);
+        return NULL;
+    }
+
+    return env;
+}
+
+
+static ngx_int_t
+ngx_http_hf_store_dbis(ngx_http_hf_store_t *store, unsigned flags)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    rc = mdb_txn_begin(store->env, NULL, flags ? 0 : MDB_RDONLY, &txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_dbi_open(txn, "revisions", flags, &store->revisions);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "files", flags, &store->files);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "blobs", flags, &store->blobs);
+    }
+
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        goto failed;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_EMERG, store->log, 0,
+                  "hf_metadata: cannot open databases in \"%V\": %s",
+                  &store->path, mdb_strerror(rc));
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_hf_store_get(ngx_http_hf_store_t *store, MDB_dbi dbi,
+    ngx_str_t *key, void *rec, size_t size)
+{
+    int       rc;
+    MDB_val   k, v;
+
+    if (store == NULL || key->len == 0 || key->len > 511) {
+        return NGX_DECLINED;
+    }
+
+    rc = mdb_txn_renew(store->read_txn);
+
+    if (rc == MDB_MAP_RESIZED) {
+        (void) mdb_env_set_mapsize(store->env, 0);
+        rc = mdb_txn_renew(store->read_txn);
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, store->log, 0,
+                      "hf_metadata: mdb_txn_renew() failed: %s",
+                      mdb_strerror(rc));
+        return NGX_DECLINED;
+    }
+
+    k.mv_size = key->len;
+    k.mv_data = key->data;
+
+    rc = mdb_get(store->read_txn, dbi, &k, &v);
+
+    if (rc == 0 && v.mv_size == size
+        && *(uint32_t *) v.mv_data == NGX_HTTP_HF_STORE_VERSION)
+    {
+        ngx_memcpy(rec, v.mv_data, size);
+
+    } else if (rc == 0) {
+        rc = MDB_NOTFOUND;      /* a record of another version: a miss */
+    }
+
+    mdb_txn_reset(store->read_txn);
+
+    if (rc == MDB_NOTFOUND) {
+        return NGX_DECLINED;
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, store->log, 0,
+                      "hf_metadata: mdb_get() failed: %s", mdb_strerror(rc));
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hf_store_put(ngx_http_hf_store_t *store, MDB_dbi dbi,
+    ngx_str_t *key, void *rec, size_t size)
+{
+    int       rc;
+    MDB_val   k, v;
+    MDB_txn  *txn;
+
+    if (store == NULL || key->len == 0 || key->len > 511) {
+        return NGX_DECLINED;
+    }
+
+    rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+
+    if (rc == MDB_MAP_RESIZED) {
+        (void) mdb_env_set_mapsize(store->env, 0);
+        rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    }
+
+    if (rc != 0) {
+        ngx_http_hf_store_write_error(store, "mdb_txn_begin", rc);
+        return NGX_DECLINED;
+    }
+
+    k.mv_size = key->len;
+    k.mv_data = key->data;
+    v.mv_size = size;
+    v.mv_data = rec;
+
+    rc = mdb_put(txn, dbi, &k, &v, 0);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        ngx_http_hf_store_write_error(store, "mdb_put", rc);
+        return NGX_DECLINED;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        ngx_http_hf_store_write_error(store, "mdb_txn_commit", rc);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hf_store_write_error(ngx_http_hf_store_t *store, const char *what,
+    int rc)
+{
+    /* once a minute at most: a full map fails every write until fixed */
+
+    if (ngx_time() - store->last_error < 60) {
+        return;
+    }
+
+    store->last_error = ngx_time();
+
+    ngx_log_error(NGX_LOG_ERR, store->log, 0,
+                  "hf_metadata: %s(\"%V\") failed: %s%s", what, &store->path,
+                  mdb_strerror(rc),
+                  rc == MDB_MAP_FULL ? " (raise \"size=\" of hf_metadata);"
+                                       " files are proxied, not recorded"
+                                     : "");
+}
+
+
+static void
+ngx_http_hf_store_chown(ngx_cycle_t *cycle, ngx_str_t *path)
+{
+    u_char            *p, name[NGX_MAX_PATH];
+    ngx_uint_t         i;
+    ngx_core_conf_t   *ccf;
+    static char       *files[] = { "", "/data.mdb", "/lock.mdb" };
+
+    if (geteuid() != 0) {
+        return;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        return;
+    }
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        p = ngx_snprintf(name, NGX_MAX_PATH - 1, "%V%s", path, files[i]);
+        *p = '\0';
+
+        if (chown((char *) name, ccf->user, (gid_t) -1) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "hf_metadata: chown(\"%s\") failed", name);
+        }
+    }
+}

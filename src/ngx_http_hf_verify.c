@@ -1,0 +1,83 @@
+
+/*
+ * Verification of what is cached: sha256 for LFS/Xet files, the git blob
+ * sha1 for regular files.  The hash lives as long as the request pool, so
+ * a request that ends early never leaks it.
+ */
+
+
+#include "ngx_http_hf_verify.h"
+
+#include <openssl/evp.h>
+
+
+static void ngx_http_hf_verify_cleanup(void *data);
+
+
+void *
+ngx_http_hf_verify_start(ngx_pool_t *pool, ngx_uint_t lfs, off_t size)
+{
+    u_char               header[NGX_OFF_T_LEN + sizeof("blob ")], *p;
+    EVP_MD_CTX          *md;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_hf_verify_cleanup;
+    cln->data = md;
+
+    if (EVP_DigestInit_ex(md, lfs ? EVP_sha256() : EVP_sha1(), NULL) != 1) {
+        return NULL;
+    }
+
+    if (!lfs) {
+        /* git hashes "blob <size>\0" followed by the content */
+        p = ngx_sprintf(header, "blob %O", size);
+        *p++ = '\0';
+
+        if (EVP_DigestUpdate(md, header, p - header) != 1) {
+            return NULL;
+        }
+    }
+
+    return md;
+}
+
+
+ngx_int_t
+ngx_http_hf_verify_update(void *md, u_char *p, size_t len)
+{
+    return EVP_DigestUpdate(md, p, len) == 1 ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_hf_verify_finish(void *md, u_char *hex)
+{
+    u_char        digest[EVP_MAX_MD_SIZE];
+    unsigned int  len;
+
+    if (EVP_DigestFinal_ex(md, digest, &len) != 1) {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(hex, digest, len);
+    hex[2 * len] = '\0';
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hf_verify_cleanup(void *data)
+{
+    EVP_MD_CTX_free(data);
+}

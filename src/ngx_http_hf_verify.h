@@ -1,0 +1,24 @@
+
+/*
+ * Verification of what is cached: sha256 for LFS/Xet files, the git blob
+ * sha1 ("blob <size>\0" + content) for regular files, computed while the
+ * bytes stream from upstream.
+ */
+
+
+#ifndef _NGX_HTTP_HF_VERIFY_H_INCLUDED_
+#define _NGX_HTTP_HF_VERIFY_H_INCLUDED_
+
+
+#include "ngx_http_hf_module.h"
+
+
+/* starts a hash for a file of "size" bytes; NULL on failure */
+void *ngx_http_hf_verify_start(ngx_pool_t *pool, ngx_uint_t lfs, off_t size);
+ngx_int_t ngx_http_hf_verify_update(void *md, u_char *p, size_t len);
+
+/* writes the lower-case hex digest to hex (65 bytes) and frees the hash */
+ngx_int_t ngx_http_hf_verify_finish(void *md, u_char *hex);
+
+
+#endif /* _NGX_HTTP_HF_VERIFY_H_INCLUDED_ */
