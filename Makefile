@@ -85,7 +85,7 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(HF_SRCS)
 	cp $(BUILD)/nginx/objs/ngx_http_hf_module.so $(MODULE)
 
 run: build
-	@mkdir -p $(RUNDIR)/conf $(RUNDIR)/logs
+	@mkdir -p $(RUNDIR)/conf $(RUNDIR)/logs $(RUNDIR)/tmp
 	sed -e 's|@MODULE@|$(MODULE)|g' \
 	    -e 's|@PORT@|$(PORT)|g' \
 	    -e 's|@HF_UPSTREAM@|$(HF_UPSTREAM)|g' \
@@ -93,6 +93,11 @@ run: build
 	    -e 's|@RESOLVER@|$(RESOLVER)|g' \
 	    -e "s|@USER@|$$(id -un) $$(id -gn)|g" \
 	    conf.example > $(RUNDIR)/conf/nginx.conf
+	@if [ -z "$$HF_TOKEN" ]; then \
+	    echo "note: HF_TOKEN is not set: /hf-private/ runs without a token"; \
+	    sed -i 's|hf_token env:HF_TOKEN;|hf_token off;  # HF_TOKEN was not set|' \
+	        $(RUNDIR)/conf/nginx.conf; \
+	fi
 	$(NGINX) -p $(RUNDIR)/ -c conf/nginx.conf -t
 	@echo "serving on http://127.0.0.1:$(PORT)/hf/ (Ctrl-C stops)"
 	exec $(NGINX) -p $(RUNDIR)/ -c conf/nginx.conf -g 'daemon off;'

@@ -846,7 +846,7 @@ ngx_http_hf_metadata(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hf_main_conf_t *hmcf = conf;
 
-    ssize_t     size;
+    off_t       size;
     ngx_str_t  *value, s;
 
     if (hmcf->metadata_path.data) {
@@ -874,7 +874,7 @@ ngx_http_hf_metadata(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         s.data = value[2].data + 5;
         s.len = value[2].len - 5;
 
-        size = ngx_parse_size(&s);
+        size = ngx_parse_offset(&s);
 
         if (size == NGX_ERROR || size < 1024 * 1024) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -883,7 +883,7 @@ ngx_http_hf_metadata(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        hmcf->metadata_size = size;
+        hmcf->metadata_size = (size_t) size;
     }
 
     return NGX_CONF_OK;
