@@ -595,6 +595,11 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     }
 
     rc = ngx_http_hf_resolve_range(r, ctx);
+
+    if (rc == NGX_HTTP_RANGE_NOT_SATISFIABLE) {
+        return ngx_http_hf_send_error(r, rc, NULL, NULL, ctx->commit);
+    }
+
     if (rc != NGX_OK) {
         return rc;
     }
@@ -768,14 +773,17 @@ ngx_http_hf_resolve_send_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_HTTP_HF_SHA256_LEN + 2 + 3 * NGX_OFF_T_LEN
+    /* one buffer, each header value after the previous one */
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_HF_SHA256_LEN + 2 + 4 * NGX_OFF_T_LEN
                              + sizeof("bytes -/"));
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     value.data = p;
-    value.len = ngx_sprintf(p, "\"%s\"", ctx->file.etag) - p;
+    p = ngx_sprintf(p, "\"%s\"", ctx->file.etag);
+    value.len = p - value.data;
 
     if (ngx_http_hf_add_header(r, "ETag", &value, &h) != NGX_OK) {
         return NGX_ERROR;
@@ -790,9 +798,9 @@ ngx_http_hf_resolve_send_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
             return NGX_ERROR;
         }
 
-        p += value.len;
         value.data = p;
-        value.len = ngx_sprintf(p, "%O", ctx->file.size) - p;
+        p = ngx_sprintf(p, "%O", ctx->file.size);
+        value.len = p - value.data;
 
         if (ngx_http_hf_add_header(r, "X-Linked-Size", &value, NULL)
             != NGX_OK)
@@ -808,11 +816,10 @@ ngx_http_hf_resolve_send_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     }
 
     if (ctx->range) {
-        p += value.len;
         value.data = p;
-        value.len = ngx_sprintf(p, "bytes %O-%O/%O", ctx->range_start,
-                                ctx->range_end, ctx->file.size)
-                    - p;
+        p = ngx_sprintf(p, "bytes %O-%O/%O", ctx->range_start,
+                        ctx->range_end, ctx->file.size);
+        value.len = p - value.data;
 
         if (ngx_http_hf_add_header(r, "Content-Range", &value, NULL)
             != NGX_OK)
@@ -963,8 +970,7 @@ not_satisfiable:
     }
     }
 
-    return ngx_http_hf_send_error(r, NGX_HTTP_RANGE_NOT_SATISFIABLE, NULL,
-                                  NULL, ctx->commit);
+    return NGX_HTTP_RANGE_NOT_SATISFIABLE;
 }
 
 

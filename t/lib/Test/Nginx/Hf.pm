@@ -22,7 +22,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(
     run_tests http_request http_get http_head parallel_requests
-    hub_control hub_log hub_count hub_fixtures hub_file hub_stop hub_start
+    hub_control hub_log hub_count hub_fixtures hub_file hub_stop hub_start hub_url
     nginx_reload nginx_stop nginx_start error_log_text servroot server_port
     sha256_hex no_shuffle no_long_string repeat_each log_level
 );
@@ -343,6 +343,7 @@ sub _hub_call {
 }
 
 sub hub_control { my ($op, $data) = @_; _hub_call('POST', "/_control/$op", $data // {}) }
+sub hub_url { _ensure_hub(); "http://127.0.0.1:$HubPort" }
 sub hub_log { _hub_call('GET', '/_control/log') }
 
 sub hub_count {
