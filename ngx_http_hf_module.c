@@ -359,6 +359,27 @@ ngx_http_hf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->cache_zone, prev->cache_zone, "");
     ngx_conf_merge_sec_value(conf->revision_ttl, prev->revision_ttl, 300);
 
+    /*
+     * Content fetched with a server token lives under its distribution's
+     * own cache keys, so that it is never served through a distribution
+     * without one.
+     */
+
+    if (conf->token.len == 0) {
+        ngx_str_set(&conf->cache_scope, "public");
+
+    } else if (conf->name.len) {
+        conf->cache_scope.len = sizeof("private/") - 1 + conf->name.len;
+        conf->cache_scope.data = ngx_pnalloc(cf->pool, conf->cache_scope.len);
+        if (conf->cache_scope.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(ngx_cpymem(conf->cache_scope.data, "private/",
+                              sizeof("private/") - 1),
+                   conf->name.data, conf->name.len);
+    }
+
     return NGX_CONF_OK;
 }
 

@@ -20,6 +20,7 @@
 
 #include "ngx_http_hf_fetch.h"
 #include "ngx_http_hf_resolve.h"
+#include "ngx_http_hf_revision.h"
 #include "ngx_http_hf_store.h"
 #include "ngx_http_hf_verify.h"
 

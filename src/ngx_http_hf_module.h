@@ -55,6 +55,7 @@ typedef struct {
     ngx_str_t                   token_source;   /* for messages only */
 
     ngx_str_t                   cache_zone;  /* hf_cache */
+    ngx_str_t                   cache_scope; /* "public", "private/NAME" */
     time_t                      revision_ttl;
 } ngx_http_hf_loc_conf_t;
 

@@ -21,6 +21,7 @@
 #include "ngx_http_hf_resolve.h"
 #include "ngx_http_hf_fetch.h"
 #include "ngx_http_hf_path.h"
+#include "ngx_http_hf_revision.h"
 #include "ngx_http_hf_store.h"
 
 #include <jansson.h>
@@ -61,32 +62,11 @@ static ngx_int_t ngx_http_hf_resolve_keys(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_range(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
-static ngx_int_t ngx_http_hf_key(ngx_pool_t *pool, ngx_str_t *key,
-    ngx_http_hf_ctx_t *ctx, ngx_str_t *last, ngx_str_t *path);
 static ngx_int_t ngx_http_hf_add_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value, ngx_table_elt_t **out);
 static void ngx_http_hf_status_text(ngx_uint_t status, ngx_str_t *text);
 static ngx_int_t ngx_http_hf_absolute_url(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_str_t *location, ngx_str_t *url);
-
-
-static ngx_str_t  ngx_http_hf_kind_names[] = {
-    ngx_string("model"),
-    ngx_string("dataset"),
-    ngx_string("space"),
-    ngx_string("kernel")
-};
-
-
-ngx_http_hf_store_t *
-ngx_http_hf_store(ngx_http_request_t *r)
-{
-    ngx_http_hf_main_conf_t  *hmcf;
-
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
-
-    return hmcf->store;
-}
 
 
 ngx_int_t
@@ -163,36 +143,12 @@ ngx_http_hf_resolve_run(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 static ngx_int_t
 ngx_http_hf_resolve_lookup(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    time_t                resolved;
-    ngx_str_t             key;
-    ngx_http_hf_store_t  *store;
+    ngx_int_t  rc;
 
-    store = ngx_http_hf_store(r);
+    rc = ngx_http_hf_revision_lookup(r, ctx);
 
-    if (ctx->target.rev_is_commit) {
-        ngx_memcpy(ctx->commit, ctx->target.rev.data, NGX_HTTP_HF_COMMIT_LEN);
-        ctx->have_commit = 1;
-        return ngx_http_hf_resolve_lookup_file(r, ctx);
-    }
-
-    if (ngx_http_hf_key(r->pool, &key, ctx, &ctx->target.rev, NULL)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_hf_store_get_revision(store, &key, ctx->commit, &resolved)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    ctx->have_commit = 1;
-
-    if (ngx_time() - resolved >= ctx->conf->revision_ttl) {
-        /* kept for when the Hub cannot be reached */
-        ctx->revision_stale = 1;
-        return NGX_DECLINED;
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     return ngx_http_hf_resolve_lookup_file(r, ctx);
@@ -210,7 +166,7 @@ ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     commit.data = ctx->commit;
     commit.len = NGX_HTTP_HF_COMMIT_LEN;
 
-    if (ngx_http_hf_key(r->pool, &ctx->file_key, ctx, &commit,
+    if (ngx_http_hf_record_key(r->pool, &ctx->file_key, ctx, &commit,
                         &ctx->target.path)
         != NGX_OK)
     {
@@ -287,7 +243,7 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
     size_t                n;
     ngx_int_t             status;
-    ngx_str_t             url, rev_key;
+    ngx_str_t             url;
     ngx_uint_t            authorize;
     ngx_table_elt_t      *commit, *etag, *linked_etag, *linked_size, *type;
     ngx_http_hf_fetch_t  *f;
@@ -341,8 +297,6 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     }
 
     ngx_memcpy(ctx->commit, commit->value.data, NGX_HTTP_HF_COMMIT_LEN);
-    ctx->have_commit = 1;
-    ctx->revision_stale = 0;
 
     /* the file's identity: X-Linked-Etag (LFS/Xet sha256), else ETag */
 
@@ -390,16 +344,7 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         ngx_str_set(&ctx->file.content_type, "application/octet-stream");
     }
 
-    if (!ctx->target.rev_is_commit) {
-        if (ngx_http_hf_key(r->pool, &rev_key, ctx, &ctx->target.rev, NULL)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        (void) ngx_http_hf_store_put_revision(ngx_http_hf_store(r), &rev_key,
-                                              ctx->commit);
-    }
+    ngx_http_hf_revision_record(r, ctx);
 
     if (ngx_http_hf_resolve_lookup_file(r, ctx) == NGX_ERROR) {
         return NGX_ERROR;
@@ -981,62 +926,27 @@ not_satisfiable:
  * served through a distribution without one.
  */
 
+/*
+ * The cache key names the content: the same blob through two revisions
+ * or two repositories is one cache entry.
+ */
+
 static ngx_int_t
 ngx_http_hf_resolve_keys(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    size_t                   len;
-    ngx_http_hf_loc_conf_t  *conf;
+    ngx_str_t  *scope;
 
-    conf = ctx->conf;
+    scope = &ctx->conf->cache_scope;
 
-    len = sizeof("hf:private/:") + conf->name.len + NGX_HTTP_HF_SHA256_LEN;
-
-    ctx->cache_key.data = ngx_pnalloc(r->pool, len);
+    ctx->cache_key.data = ngx_pnalloc(r->pool, sizeof("hf:file::") + scope->len
+                                               + NGX_HTTP_HF_SHA256_LEN);
     if (ctx->cache_key.data == NULL) {
         return NGX_ERROR;
     }
 
-    if (conf->token.len) {
-        ctx->cache_key.len = ngx_sprintf(ctx->cache_key.data,
-                                         "hf:private/%V:%s", &conf->name,
-                                         ctx->file.etag)
-                             - ctx->cache_key.data;
-
-    } else {
-        ctx->cache_key.len = ngx_sprintf(ctx->cache_key.data, "hf:public:%s",
-                                         ctx->file.etag)
-                             - ctx->cache_key.data;
-    }
-
-    return NGX_OK;
-}
-
-
-/* DIST \t KIND \t REPO \t REV [\t PATH] */
-
-static ngx_int_t
-ngx_http_hf_key(ngx_pool_t *pool, ngx_str_t *key, ngx_http_hf_ctx_t *ctx,
-    ngx_str_t *rev, ngx_str_t *path)
-{
-    u_char     *p;
-    ngx_str_t  *kind;
-
-    kind = &ngx_http_hf_kind_names[ctx->target.kind];
-
-    key->len = ctx->conf->name.len + 1 + kind->len + 1 + ctx->target.repo.len
-               + 1 + rev->len + (path ? 1 + path->len : 0);
-
-    key->data = ngx_pnalloc(pool, key->len);
-    if (key->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(key->data, "%V\t%V\t%V\t%V", &ctx->conf->name, kind,
-                    &ctx->target.repo, rev);
-
-    if (path) {
-        p = ngx_sprintf(p, "\t%V", path);
-    }
+    ctx->cache_key.len = ngx_sprintf(ctx->cache_key.data, "hf:file:%V:%s",
+                                     scope, ctx->file.etag)
+                         - ctx->cache_key.data;
 
     return NGX_OK;
 }

@@ -27,7 +27,5 @@ void ngx_http_hf_resolve_verified(ngx_http_request_t *r,
 ngx_int_t ngx_http_hf_send_error(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *code, ngx_str_t *message, u_char *commit);
 
-ngx_http_hf_store_t *ngx_http_hf_store(ngx_http_request_t *r);
-
 
 #endif /* _NGX_HTTP_HF_RESOLVE_H_INCLUDED_ */
