@@ -4,12 +4,14 @@
  *
  * This file holds the directives, the configuration and the wiring; each
  * concern lives in src/: path (the URL space), resolve (/resolve/ answers),
- * fetch (requests to the Hub through proxy_pass and proxy_cache), verify
- * (hashes), store (LMDB metadata).
+ * api (the Hub API), fetch (requests to the Hub through proxy_pass and
+ * proxy_cache), revision (branches to commits), verify (hashes), json
+ * (Xet metadata removed from API answers), store (LMDB metadata).
  */
 
 
 #include "ngx_http_hf_module.h"
+#include "ngx_http_hf_api.h"
 #include "ngx_http_hf_fetch.h"
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_resolve.h"
@@ -26,6 +28,8 @@ extern ngx_module_t  ngx_http_proxy_module;
 
 
 static ngx_int_t ngx_http_hf_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hf_cors(ngx_http_request_t *r,
+    ngx_http_hf_loc_conf_t *hlcf);
 static ngx_int_t ngx_http_hf_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hf_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_hf_create_main_conf(ngx_conf_t *cf);
@@ -64,7 +68,6 @@ static ngx_int_t ngx_http_hf_cache_zone_exists(ngx_conf_t *cf,
     "proxy_pass $hf_fetch_url;"                                               \
     "proxy_http_version 1.1;"                                                 \
     "proxy_pass_request_headers off;"                                         \
-    "proxy_pass_request_body off;"                                            \
     "proxy_set_header Authorization $hf_fetch_authorization;"                 \
     "proxy_set_header User-Agent \"ngx_http_hf_module\";"                     \
     "proxy_set_header Accept-Encoding \"\";"                                  \
@@ -76,12 +79,37 @@ static ngx_int_t ngx_http_hf_cache_zone_exists(ngx_conf_t *cf,
     "proxy_busy_buffers_size 128k;"                                           \
     "proxy_ssl_server_name on;"
 
+#define NGX_HTTP_HF_IGNORE_HEADERS                                            \
+    "proxy_ignore_headers Cache-Control Expires Set-Cookie Vary "             \
+        "X-Accel-Expires X-Accel-Redirect X-Accel-Limit-Rate "                \
+        "X-Accel-Buffering X-Accel-Charset;"
+
 static const char  ngx_http_hf_meta_location[] =
     NGX_HTTP_HF_FETCH_COMMON
+    "proxy_pass_request_body off;"
     "proxy_cache off;";
+
+/* answers are kept whole in memory to be rewritten: 8m is a large page */
+
+static const char  ngx_http_hf_api_location[] =
+    NGX_HTTP_HF_FETCH_COMMON
+    NGX_HTTP_HF_IGNORE_HEADERS
+    "proxy_pass_request_body on;"
+    "proxy_set_header Content-Type $hf_fetch_content_type;"
+    "subrequest_output_buffer_size 8m;"
+    "proxy_cache $hf_fetch_cache_zone;"
+    "proxy_cache_key $hf_fetch_cache_key;"
+    "proxy_cache_bypass $hf_fetch_cache_bypass;"
+    "proxy_no_cache $hf_fetch_no_cache;"
+    "proxy_cache_valid 200 3650d;"
+    "proxy_cache_methods GET HEAD POST;"
+    "proxy_cache_lock on;"
+    "proxy_cache_use_stale off;";
 
 static const char  ngx_http_hf_blob_location[] =
     NGX_HTTP_HF_FETCH_COMMON
+    NGX_HTTP_HF_IGNORE_HEADERS
+    "proxy_pass_request_body off;"
     "proxy_cache $hf_fetch_cache_zone;"
     "proxy_cache_key $hf_fetch_cache_key;"
     "proxy_cache_bypass $hf_fetch_cache_bypass;"
@@ -93,10 +121,7 @@ static const char  ngx_http_hf_blob_location[] =
     "proxy_cache_lock_age 1h;"
     "proxy_cache_revalidate off;"
     "proxy_cache_use_stale off;"
-    "proxy_force_ranges off;"
-    "proxy_ignore_headers Cache-Control Expires Set-Cookie Vary "
-        "X-Accel-Expires X-Accel-Redirect X-Accel-Limit-Rate "
-        "X-Accel-Buffering X-Accel-Charset;";
+    "proxy_force_ranges off;";
 
 
 static ngx_command_t  ngx_http_hf_commands[] = {
@@ -134,6 +159,13 @@ static ngx_command_t  ngx_http_hf_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hf_loc_conf_t, revision_ttl),
+      NULL },
+
+    { ngx_string("hf_cors"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hf_loc_conf_t, cors),
       NULL },
 
     { ngx_string("hf_metadata"),
@@ -189,7 +221,21 @@ ngx_http_hf_handler(ngx_http_request_t *r)
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hf_module);
 
+    rc = ngx_http_hf_cors(r, hlcf);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (ngx_http_hf_request_rest(r, hlcf, &rest, &args) != NGX_OK) {
+        rest.len = 0;
+    }
+
+    if (rest.len > 4 && ngx_strncmp(rest.data, "api/", 4) == 0) {
+        return ngx_http_hf_api_handler(r, hlcf, &rest, &args);
+    }
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        (void) ngx_http_discard_request_body(r);
         return ngx_http_hf_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL, NULL,
                                       NULL);
     }
@@ -202,12 +248,9 @@ ngx_http_hf_handler(ngx_http_request_t *r)
     ngx_memzero(&target, sizeof(ngx_http_hf_target_t));
     reason = "not a /resolve/ URL";
 
-    if (ngx_http_hf_request_rest(r, hlcf, &rest, &args) != NGX_OK) {
-        rc = NGX_HTTP_BAD_REQUEST;
-
-    } else {
-        rc = ngx_http_hf_parse_resolve(r->pool, &rest, &target, &reason);
-    }
+    rc = rest.len ? ngx_http_hf_parse_resolve(r->pool, &rest, &target,
+                                              &reason)
+                  : NGX_HTTP_BAD_REQUEST;
 
     if (rc == NGX_OK) {
         target.args = args;
@@ -226,6 +269,103 @@ ngx_http_hf_handler(ngx_http_request_t *r)
 
     return ngx_http_hf_send_error(r, NGX_HTTP_BAD_REQUEST, NULL, &message,
                                   NULL);
+}
+
+
+/*
+ * Browsers (transformers.js, @huggingface/hub) read answers across
+ * origins: every answer allows it and exposes what the clients read; a
+ * preflight is answered here.  NGX_DECLINED: go on with the request.
+ */
+
+static ngx_int_t
+ngx_http_hf_cors(ngx_http_request_t *r, ngx_http_hf_loc_conf_t *hlcf)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *request_headers;
+
+    static ngx_str_t  origin = ngx_string("*");
+    static ngx_str_t  expose = ngx_string(
+        "Content-Range, Content-Length, Accept-Ranges, ETag, X-Repo-Commit, "
+        "X-Linked-Size, X-Linked-Etag, X-Error-Code, X-Error-Message, Link");
+    static ngx_str_t  methods = ngx_string("GET, HEAD, POST, OPTIONS");
+    static ngx_str_t  allow_headers = ngx_string(
+        "Range, If-Range, Content-Type, Accept, Authorization");
+    static ngx_str_t  max_age = ngx_string("86400");
+
+    if (!hlcf->cors) {
+        if (r->method == NGX_HTTP_OPTIONS) {
+            return ngx_http_hf_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL, NULL,
+                                          NULL);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_hf_add_header(r, "Access-Control-Allow-Origin", &origin,
+                               NULL)
+        != NGX_OK
+        || ngx_http_hf_add_header(r, "Access-Control-Expose-Headers",
+                                  &expose, NULL)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method != NGX_HTTP_OPTIONS) {
+        return NGX_DECLINED;
+    }
+
+    /* a preflight: allow the headers asked for, Range among them */
+
+    request_headers = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Access-Control-Request-Headers") - 1
+            && ngx_strncasecmp(h[i].key.data,
+                               (u_char *) "Access-Control-Request-Headers",
+                               h[i].key.len) == 0)
+        {
+            request_headers = &h[i];
+            break;
+        }
+    }
+
+    if (ngx_http_hf_add_header(r, "Access-Control-Allow-Methods", &methods,
+                               NULL)
+        != NGX_OK
+        || ngx_http_hf_add_header(r, "Access-Control-Allow-Headers",
+                                  request_headers ? &request_headers->value
+                                                  : &allow_headers, NULL)
+           != NGX_OK
+        || ngx_http_hf_add_header(r, "Access-Control-Max-Age", &max_age,
+                                  NULL)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) ngx_http_discard_request_body(r);
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
 }
 
 
@@ -325,6 +465,7 @@ ngx_http_hf_create_loc_conf(ngx_conf_t *cf)
      */
 
     hlcf->revision_ttl = NGX_CONF_UNSET;
+    hlcf->cors = NGX_CONF_UNSET;
 
     return hlcf;
 }
@@ -358,6 +499,7 @@ ngx_http_hf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->token, prev->token, "");
     ngx_conf_merge_str_value(conf->cache_zone, prev->cache_zone, "");
     ngx_conf_merge_sec_value(conf->revision_ttl, prev->revision_ttl, 300);
+    ngx_conf_merge_value(conf->cors, prev->cors, 1);
 
     /*
      * Content fetched with a server token lives under its distribution's
@@ -519,7 +661,10 @@ ngx_http_hf_distribution(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ngx_http_hf_add_fetch_location(cf, clcf, NGX_HTTP_HF_META_LOCATION,
                                        ngx_http_hf_meta_location)
-        != NGX_CONF_OK)
+        != NGX_CONF_OK
+        || ngx_http_hf_add_fetch_location(cf, clcf, NGX_HTTP_HF_API_LOCATION,
+                                          ngx_http_hf_api_location)
+           != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }

@@ -47,6 +47,7 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 static ngx_str_t  ngx_http_hf_head_method = ngx_string("HEAD");
+static ngx_str_t  ngx_http_hf_post_method = ngx_string("POST");
 
 
 typedef enum {
@@ -54,7 +55,9 @@ typedef enum {
     NGX_HTTP_HF_VAR_AUTHORIZATION,
     NGX_HTTP_HF_VAR_CACHE_KEY,
     NGX_HTTP_HF_VAR_CACHE_ZONE,
-    NGX_HTTP_HF_VAR_CACHE_BYPASS
+    NGX_HTTP_HF_VAR_CACHE_BYPASS,
+    NGX_HTTP_HF_VAR_NO_CACHE,
+    NGX_HTTP_HF_VAR_CONTENT_TYPE
 } ngx_http_hf_fetch_var_e;
 
 
@@ -78,6 +81,12 @@ static ngx_http_variable_t  ngx_http_hf_fetch_vars[] = {
     { ngx_string("hf_fetch_cache_bypass"), NULL, ngx_http_hf_fetch_variable,
       NGX_HTTP_HF_VAR_CACHE_BYPASS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("hf_fetch_no_cache"), NULL, ngx_http_hf_fetch_variable,
+      NGX_HTTP_HF_VAR_NO_CACHE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hf_fetch_content_type"), NULL, ngx_http_hf_fetch_variable,
+      NGX_HTTP_HF_VAR_CONTENT_TYPE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -87,20 +96,29 @@ ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_http_hf_fetch_t *f, ngx_http_event_handler_pt resume)
 {
     u_char                      *p;
-    ngx_str_t                    uri;
+    ngx_str_t                    uri, location;
+    ngx_uint_t                   flags;
     ngx_http_request_t          *sr;
     ngx_http_post_subrequest_t  *ps;
 
-    uri.len = ctx->conf->prefix.len + sizeof(NGX_HTTP_HF_BLOB_LOCATION) - 1;
+    if (f->blob) {
+        ngx_str_set(&location, NGX_HTTP_HF_BLOB_LOCATION);
+
+    } else if (f->api) {
+        ngx_str_set(&location, NGX_HTTP_HF_API_LOCATION);
+
+    } else {
+        ngx_str_set(&location, NGX_HTTP_HF_META_LOCATION);
+    }
+
+    uri.len = ctx->conf->prefix.len + location.len;
     uri.data = ngx_pnalloc(r->pool, uri.len);
     if (uri.data == NULL) {
         return NGX_ERROR;
     }
 
     p = ngx_cpymem(uri.data, ctx->conf->prefix.data, ctx->conf->prefix.len);
-    ngx_memcpy(p, f->blob ? NGX_HTTP_HF_BLOB_LOCATION
-                          : NGX_HTTP_HF_META_LOCATION,
-               sizeof(NGX_HTTP_HF_BLOB_LOCATION) - 1);
+    ngx_memcpy(p, location.data, location.len);
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
@@ -115,17 +133,25 @@ ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     f->resume = resume;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf fetch: %s \"%V\" key:\"%V\"",
-                   f->blob ? "blob" : "meta", &f->url, &f->cache_key);
+                   "hf fetch: %V \"%V\" key:\"%V\"",
+                   &location, &f->url, &f->cache_key);
 
-    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_WAITED)
-        != NGX_OK)
-    {
+    flags = NGX_HTTP_SUBREQUEST_WAITED;
+
+    if (f->api) {
+        /* JSON to rewrite: read whole, up to subrequest_output_buffer_size */
+        flags |= NGX_HTTP_SUBREQUEST_IN_MEMORY;
+    }
+
+    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps, flags) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (!f->blob) {
+    if (f->post) {
+        sr->method = NGX_HTTP_POST;
+        sr->method_name = ngx_http_hf_post_method;
+
+    } else if (!f->blob && !f->api) {
         sr->method = NGX_HTTP_HEAD;
         sr->method_name = ngx_http_hf_head_method;
         sr->header_only = 1;
@@ -249,6 +275,11 @@ ngx_http_hf_fetch_header_filter(ngx_http_request_t *r)
     }
 
     f->status = r->headers_out.status;
+
+    if (f->api) {
+        /* read in memory by the postpone filter, then rewritten */
+        return ngx_http_next_header_filter(r);
+    }
 
     if (!f->blob) {
         /* metadata is read from the upstream headers when the fetch ends */
@@ -498,7 +529,7 @@ ngx_http_hf_fetch_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     f = ngx_http_hf_fetch_ctx(r);
 
-    if (f == NULL) {
+    if (f == NULL || f->api) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -662,8 +693,13 @@ ngx_http_hf_fetch_variable(ngx_http_request_t *r,
         s = &f->cache_zone;
         break;
 
-    default: /* NGX_HTTP_HF_VAR_CACHE_BYPASS */
-        v->len = f->bypass ? 1 : 0;
+    case NGX_HTTP_HF_VAR_CONTENT_TYPE:
+        s = &f->content_type;
+        break;
+
+    default: /* NGX_HTTP_HF_VAR_CACHE_BYPASS, NGX_HTTP_HF_VAR_NO_CACHE */
+        v->len = (data == NGX_HTTP_HF_VAR_NO_CACHE ? f->no_cache : f->bypass)
+                 ? 1 : 0;
         v->data = (u_char *) "1";
         v->valid = 1;
         v->no_cacheable = 1;

@@ -30,6 +30,7 @@
 /* internal locations added under each distribution (exact match) */
 #define NGX_HTTP_HF_META_LOCATION   "@hf-meta"
 #define NGX_HTTP_HF_BLOB_LOCATION   "@hf-blob"
+#define NGX_HTTP_HF_API_LOCATION    "@hf-api"
 
 
 typedef struct ngx_http_hf_store_s  ngx_http_hf_store_t;
@@ -57,6 +58,7 @@ typedef struct {
     ngx_str_t                   cache_zone;  /* hf_cache */
     ngx_str_t                   cache_scope; /* "public", "private/NAME" */
     time_t                      revision_ttl;
+    ngx_flag_t                  cors;
 } ngx_http_hf_loc_conf_t;
 
 
@@ -77,6 +79,9 @@ typedef struct {
     ngx_str_t                   rev;           /* decoded */
     ngx_str_t                   path;          /* decoded */
     ngx_str_t                   args;          /* raw query, no '?' */
+    ngx_str_t                   api_type;      /* "models", ... (API) */
+    ngx_str_t                   endpoint;      /* "tree", ...; "" repo info */
+    ngx_str_t                   api_rest;      /* raw, after REV: "/dir" */
     unsigned                    rev_is_commit:1;
 } ngx_http_hf_target_t;
 
@@ -121,6 +126,7 @@ typedef struct {
     ngx_str_t                   cache_key;
     ngx_str_t                   cache_zone;
     ngx_str_t                   authorization;  /* empty: none sent */
+    ngx_str_t                   content_type;   /* of a POST body */
 
     ngx_http_hf_fetch_result_e  result;
     ngx_int_t                   status;       /* upstream status or ours */
@@ -134,6 +140,9 @@ typedef struct {
     off_t                       offset;       /* bytes seen by the filter */
 
     unsigned                    blob:1;
+    unsigned                    api:1;        /* JSON, read in memory */
+    unsigned                    post:1;
+    unsigned                    no_cache:1;
     unsigned                    bypass:1;
     unsigned                    discard:1;
     unsigned                    streaming:1;
@@ -154,6 +163,7 @@ struct ngx_http_hf_ctx_s {
     ngx_http_hf_file_t          file;
     ngx_str_t                   cache_key;
     ngx_str_t                   file_key;     /* LMDB key of the file record */
+    ngx_str_t                   body_hash;    /* sha256 of a POST body */
 
     ngx_http_hf_fetch_t        *fetch;        /* the one in flight */
     ngx_uint_t                  fetches;      /* how many were started */

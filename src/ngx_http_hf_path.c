@@ -13,9 +13,14 @@ static ngx_int_t ngx_http_hf_unescape(ngx_pool_t *pool, u_char *p,
 static ngx_uint_t ngx_http_hf_valid_repo_part(u_char *p, size_t len);
 static ngx_uint_t ngx_http_hf_valid_rev(ngx_str_t *rev);
 static ngx_uint_t ngx_http_hf_valid_path(ngx_str_t *path);
-static u_char *ngx_http_hf_escape(u_char *dst, ngx_str_t *src,
-    ngx_uint_t keep_slash);
-static size_t ngx_http_hf_escaped_len(ngx_str_t *src, ngx_uint_t keep_slash);
+
+
+static ngx_str_t  ngx_http_hf_api_types[] = {
+    ngx_string("models"),
+    ngx_string("datasets"),
+    ngx_string("spaces"),
+    ngx_string("kernels")
+};
 
 
 static ngx_str_t  ngx_http_hf_kind_prefixes[] = {
@@ -175,6 +180,186 @@ ngx_http_hf_parse_resolve(ngx_pool_t *pool, ngx_str_t *rest,
         *reason = "invalid file path";
         return NGX_HTTP_BAD_REQUEST;
     }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_hf_api_endpoint(u_char *p, size_t len)
+{
+    return (len == 8 && ngx_strncmp(p, "revision", 8) == 0)
+           || (len == 4 && ngx_strncmp(p, "tree", 4) == 0)
+           || (len == 10 && ngx_strncmp(p, "paths-info", 10) == 0);
+}
+
+
+ngx_int_t
+ngx_http_hf_parse_api(ngx_pool_t *pool, ngx_str_t *rest,
+    ngx_http_hf_target_t *t, char **reason)
+{
+    u_char      *p, *end, *seg[5];
+    size_t       len[5];
+    ngx_str_t    path;
+    ngx_uint_t   i, n, kind, e;
+
+    p = rest->data + 4;         /* "api/" */
+    end = rest->data + rest->len;
+
+    /* TYPE, then up to four segments: REPO[/NAME]/ENDPOINT/REV */
+
+    for (n = 0; n < 5 && p < end; n++) {
+        seg[n] = p;
+
+        while (p < end && *p != '/') {
+            p++;
+        }
+
+        len[n] = p - seg[n];
+
+        if (n < 4 && p < end) {
+            p++;
+        }
+    }
+
+    if (n < 2) {
+        return NGX_DECLINED;
+    }
+
+    for (kind = 0; kind < sizeof(ngx_http_hf_api_types) / sizeof(ngx_str_t);
+         kind++)
+    {
+        if (ngx_http_hf_api_types[kind].len == len[0]
+            && ngx_strncmp(ngx_http_hf_api_types[kind].data, seg[0], len[0])
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (kind == sizeof(ngx_http_hf_api_types) / sizeof(ngx_str_t)) {
+        return NGX_DECLINED;
+    }
+
+    t->kind = kind;
+    t->kind_prefix = ngx_http_hf_kind_prefixes[kind];
+    t->api_type = ngx_http_hf_api_types[kind];
+    ngx_str_null(&t->endpoint);
+    ngx_str_null(&t->api_rest);
+    ngx_str_set(&t->rev, "main");
+
+    if (n >= 4 && ngx_http_hf_api_endpoint(seg[2], len[2])) {
+        e = 2;
+
+    } else if (n == 5 && ngx_http_hf_api_endpoint(seg[3], len[3])) {
+        e = 3;
+
+    } else if (n <= 3 && (n == 2 || !ngx_http_hf_api_endpoint(seg[2], len[2]))
+               && (n == 2 || seg[2] + len[2] == end))
+    {
+        e = 0;      /* repository info: REPO or ORG/NAME */
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    n = (e == 0) ? n - 1 : e - 1;
+
+    for (i = 1; i <= n; i++) {
+        if (!ngx_http_hf_valid_repo_part(seg[i], len[i])) {
+            *reason = "invalid repository id";
+            return NGX_HTTP_BAD_REQUEST;
+        }
+    }
+
+    t->repo.data = seg[1];
+    t->repo.len = seg[n] + len[n] - seg[1];
+
+    if (e == 0) {
+        t->rev_is_commit = 0;
+        return NGX_OK;
+    }
+
+    t->endpoint.data = seg[e];
+    t->endpoint.len = len[e];
+
+    if (len[e + 1] == 0
+        || ngx_http_hf_unescape(pool, seg[e + 1], len[e + 1], &t->rev)
+           != NGX_OK
+        || !ngx_http_hf_valid_rev(&t->rev))
+    {
+        *reason = "invalid revision";
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    t->rev_is_commit = (t->rev.len == NGX_HTTP_HF_COMMIT_LEN
+                        && ngx_http_hf_is_hex(t->rev.data, t->rev.len));
+
+    /* a tree's PATH is passed on as the client encoded it */
+
+    p = seg[e + 1] + len[e + 1];
+
+    if (p < end) {
+        if (t->endpoint.len != 4 || end - p < 2) {
+            *reason = "unexpected path";
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
+        if (ngx_http_hf_unescape(pool, p + 1, end - p - 1, &path) != NGX_OK
+            || !ngx_http_hf_valid_path(&path))
+        {
+            *reason = "invalid path";
+            return NGX_HTTP_BAD_REQUEST;
+        }
+
+        t->api_rest.data = p;
+        t->api_rest.len = end - p;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_hf_rewrite_location(ngx_pool_t *pool, ngx_http_hf_loc_conf_t *conf,
+    ngx_str_t *location, ngx_str_t *out)
+{
+    u_char     *p;
+    ngx_str_t   path;
+
+    path = *location;
+
+    /* absolute on the Hub's own origin, or relative to it */
+
+    if (path.len > conf->remote_origin.len
+        && ngx_strncmp(path.data, conf->remote_origin.data,
+                       conf->remote_origin.len) == 0
+        && path.data[conf->remote_origin.len] == '/')
+    {
+        path.data += conf->remote_origin.len;
+        path.len -= conf->remote_origin.len;
+    }
+
+    if (path.len == 0 || path.data[0] != '/'
+        || path.len <= conf->remote_path.len + 1
+        || ngx_strncmp(path.data, conf->remote_path.data,
+                       conf->remote_path.len) != 0
+        || path.data[conf->remote_path.len] != '/')
+    {
+        return NGX_DECLINED;
+    }
+
+    path.data += conf->remote_path.len + 1;
+    path.len -= conf->remote_path.len + 1;
+
+    out->len = conf->prefix.len + path.len;
+    out->data = ngx_pnalloc(pool, out->len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(out->data, conf->prefix.data, conf->prefix.len);
+    ngx_memcpy(p, path.data, path.len);
 
     return NGX_OK;
 }
@@ -418,7 +603,7 @@ ngx_http_hf_unreserved(u_char c, ngx_uint_t keep_slash)
 }
 
 
-static size_t
+size_t
 ngx_http_hf_escaped_len(ngx_str_t *src, ngx_uint_t keep_slash)
 {
     size_t  i, len;
@@ -433,7 +618,7 @@ ngx_http_hf_escaped_len(ngx_str_t *src, ngx_uint_t keep_slash)
 }
 
 
-static u_char *
+u_char *
 ngx_http_hf_escape(u_char *dst, ngx_str_t *src, ngx_uint_t keep_slash)
 {
     size_t          i;

@@ -28,12 +28,34 @@ ngx_int_t ngx_http_hf_request_rest(ngx_http_request_t *r,
 ngx_int_t ngx_http_hf_parse_resolve(ngx_pool_t *pool, ngx_str_t *rest,
     ngx_http_hf_target_t *t, char **reason);
 
+/*
+ * Parses "api/{models|datasets|spaces|kernels}/REPO[/ENDPOINT/REV[/PATH]]"
+ * where ENDPOINT is revision, tree or paths-info (none: repository info).
+ * NGX_OK, NGX_DECLINED (an endpoint the cache does not serve), NGX_ERROR,
+ * or NGX_HTTP_BAD_REQUEST with *reason set.
+ */
+ngx_int_t ngx_http_hf_parse_api(ngx_pool_t *pool, ngx_str_t *rest,
+    ngx_http_hf_target_t *t, char **reason);
+
+/*
+ * A redirect of the Hub to itself (a renamed repository), relative or on
+ * its own origin, rewritten under the distribution's prefix.
+ * NGX_DECLINED when it points elsewhere.
+ */
+ngx_int_t ngx_http_hf_rewrite_location(ngx_pool_t *pool,
+    ngx_http_hf_loc_conf_t *conf, ngx_str_t *location, ngx_str_t *out);
+
 /* the Hub's own URL of a file: kind prefix, repo, /resolve/, rev, path */
 ngx_int_t ngx_http_hf_resolve_url(ngx_pool_t *pool,
     ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *t, ngx_str_t *rev,
     ngx_str_t *url);
 
 ngx_uint_t ngx_http_hf_is_hex(u_char *p, size_t len);
+
+/* percent-encodes like Python's quote(): keep_slash is its safe="/" */
+u_char *ngx_http_hf_escape(u_char *dst, ngx_str_t *src,
+    ngx_uint_t keep_slash);
+size_t ngx_http_hf_escaped_len(ngx_str_t *src, ngx_uint_t keep_slash);
 
 /* strips W/ and quotes of an ETag into lower-case hex; NGX_ERROR if odd */
 ngx_int_t ngx_http_hf_etag_hex(ngx_str_t *value, u_char *buf, size_t len,

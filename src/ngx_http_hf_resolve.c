@@ -62,8 +62,6 @@ static ngx_int_t ngx_http_hf_resolve_keys(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_range(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
-static ngx_int_t ngx_http_hf_add_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value, ngx_table_elt_t **out);
 static void ngx_http_hf_status_text(ngx_uint_t status, ngx_str_t *text);
 static ngx_int_t ngx_http_hf_absolute_url(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_str_t *location, ngx_str_t *url);
@@ -459,48 +457,22 @@ static ngx_int_t
 ngx_http_hf_resolve_renamed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_int_t status, ngx_str_t *location)
 {
-    u_char            *p;
-    ngx_str_t                path, value;
-    ngx_http_hf_loc_conf_t  *conf;
+    ngx_int_t  rc;
+    ngx_str_t  value;
 
-    conf = ctx->conf;
-    path = *location;
+    rc = ngx_http_hf_rewrite_location(r->pool, ctx->conf, location, &value);
 
-    /* absolute on the Hub's own origin, or relative to it */
-
-    if (path.len > conf->remote_origin.len
-        && ngx_strncmp(path.data, conf->remote_origin.data,
-                       conf->remote_origin.len) == 0
-        && path.data[conf->remote_origin.len] == '/')
-    {
-        path.data += conf->remote_origin.len;
-        path.len -= conf->remote_origin.len;
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
-    if (path.len == 0 || path.data[0] != '/'
-        || path.len <= conf->remote_path.len + 1
-        || ngx_strncmp(path.data, conf->remote_path.data,
-                       conf->remote_path.len) != 0
-        || path.data[conf->remote_path.len] != '/')
-    {
+    if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hf: redirect outside the hub from \"%V\": \"%V\"",
                       &ctx->fetch->url, location);
         return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
                                       NULL);
     }
-
-    path.data += conf->remote_path.len + 1;
-    path.len -= conf->remote_path.len + 1;
-
-    value.len = conf->prefix.len + path.len;
-    value.data = ngx_pnalloc(r->pool, value.len);
-    if (value.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(value.data, conf->prefix.data, conf->prefix.len);
-    ngx_memcpy(p, path.data, path.len);
 
     /* a plain header: nginx would make r->headers_out.location absolute */
 
@@ -1068,7 +1040,7 @@ ngx_http_hf_send_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_hf_add_header(ngx_http_request_t *r, const char *name,
     ngx_str_t *value, ngx_table_elt_t **out)
 {

@@ -1,0 +1,26 @@
+
+/*
+ * Hub API answers: JSON rewritten with jansson so that no Xet metadata
+ * reaches a client (it would make clients bypass the cache).
+ */
+
+
+#ifndef _NGX_HTTP_HF_JSON_H_INCLUDED_
+#define _NGX_HTTP_HF_JSON_H_INCLUDED_
+
+
+#include "ngx_http_hf_module.h"
+
+
+/*
+ * Removes every member whose name starts with "xet" (any case), at any
+ * depth, into out (allocated from pool).  NGX_DECLINED: not JSON.
+ */
+ngx_int_t ngx_http_hf_json_strip_xet(ngx_pool_t *pool, ngx_log_t *log,
+    u_char *data, size_t len, ngx_str_t *out);
+
+/* the commit id in a top-level "sha" member */
+ngx_int_t ngx_http_hf_json_commit(u_char *data, size_t len, u_char *commit);
+
+
+#endif /* _NGX_HTTP_HF_JSON_H_INCLUDED_ */
