@@ -423,6 +423,12 @@ ngx_http_hf_api_answer(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return ngx_http_hf_api_failed(r, ctx, status);
     }
 
+    if (f->discard) {
+        /* over subrequest_output_buffer_size */
+        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
+                                      NULL);
+    }
+
     if (f->sr->out == NULL) {
         ngx_str_set(&body, "");
 

@@ -266,7 +266,8 @@ ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 static ngx_int_t
 ngx_http_hf_fetch_header_filter(ngx_http_request_t *r)
 {
-    ngx_http_hf_fetch_t  *f;
+    ngx_http_hf_fetch_t       *f;
+    ngx_http_core_loc_conf_t  *clcf;
 
     f = ngx_http_hf_fetch_ctx(r);
 
@@ -277,6 +278,21 @@ ngx_http_hf_fetch_header_filter(ngx_http_request_t *r)
     f->status = r->headers_out.status;
 
     if (f->api) {
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        if (r->headers_out.content_length_n
+            > (off_t) clcf->subrequest_output_buffer_size)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "hf: API answer of %O bytes is over %uz",
+                          r->headers_out.content_length_n,
+                          clcf->subrequest_output_buffer_size);
+            f->discard = 1;
+            f->result = NGX_HTTP_HF_FETCH_FAILED;
+            f->status = NGX_HTTP_BAD_GATEWAY;
+            return NGX_OK;
+        }
+
         /* read in memory by the postpone filter, then rewritten */
         return ngx_http_next_header_filter(r);
     }
@@ -529,7 +545,7 @@ ngx_http_hf_fetch_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     f = ngx_http_hf_fetch_ctx(r);
 
-    if (f == NULL || f->api) {
+    if (f == NULL || (f->api && !f->discard)) {
         return ngx_http_next_body_filter(r, in);
     }
 
