@@ -281,6 +281,7 @@ ngx_http_hf_api_revision_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     status = ngx_http_hf_fetch_status(f);
 
     if (status == NGX_HTTP_OK && f->sr->out) {
+        ctx->hub_asked = 1;
         b = f->sr->out->buf;
 
         if (ngx_http_hf_json_commit(b->pos, b->last - b->pos, ctx->commit)
@@ -299,6 +300,8 @@ ngx_http_hf_api_revision_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     if ((status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
         && ctx->have_commit)
     {
+        ctx->stale = 1;
+
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "hf: hub unreachable (%i) for \"%V\", using the last "
                       "known commit %s", status ? status : f->status,
@@ -422,6 +425,9 @@ ngx_http_hf_api_answer(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     if (status != NGX_HTTP_OK) {
         return ngx_http_hf_api_failed(r, ctx, status);
     }
+
+    ctx->cache_hit = (f->sr->upstream
+                      && f->sr->upstream->cache_status == NGX_HTTP_CACHE_HIT);
 
     if (f->discard) {
         /* over subrequest_output_buffer_size */

@@ -175,7 +175,9 @@ struct ngx_http_hf_ctx_s {
     unsigned                    have_file:1;
     unsigned                    revision_stale:1;
     unsigned                    range:1;
-    unsigned                    cache_hit:1;
+    unsigned                    cache_hit:1;  /* the bytes came from the cache */
+    unsigned                    hub_asked:1;  /* the Hub answered metadata */
+    unsigned                    stale:1;      /* the Hub was unreachable */
 };
 
 

@@ -255,6 +255,7 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     }
 
     u = f->sr->upstream;
+    ctx->hub_asked = 1;
 
     if (status >= NGX_HTTP_BAD_REQUEST) {
         return ngx_http_hf_resolve_hub_error(r, ctx, status);
@@ -401,6 +402,8 @@ ngx_http_hf_resolve_unreachable(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         }
 
         if (ctx->have_file) {
+            ctx->stale = 1;
+
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "hf: hub unreachable (%i) for \"%V\", serving "
                           "\"%V\" at last known commit %s",
