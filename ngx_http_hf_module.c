@@ -283,9 +283,7 @@ ngx_http_hf_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_hf_cors(ngx_http_request_t *r, ngx_http_hf_loc_conf_t *hlcf)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *request_headers;
+    ngx_table_elt_t  *request_headers;
 
     static ngx_str_t  origin = ngx_string("*");
     static ngx_str_t  expose = ngx_string(
@@ -321,31 +319,9 @@ ngx_http_hf_cors(ngx_http_request_t *r, ngx_http_hf_loc_conf_t *hlcf)
 
     /* a preflight: allow the headers asked for, Range among them */
 
-    request_headers = NULL;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Access-Control-Request-Headers") - 1
-            && ngx_strncasecmp(h[i].key.data,
-                               (u_char *) "Access-Control-Request-Headers",
-                               h[i].key.len) == 0)
-        {
-            request_headers = &h[i];
-            break;
-        }
-    }
+    request_headers = ngx_http_hf_find_header(&r->headers_in.headers,
+                                   "Access-Control-Request-Headers",
+                                   sizeof("Access-Control-Request-Headers") - 1);
 
     if (ngx_http_hf_add_header(r, "Access-Control-Allow-Methods", &methods,
                                NULL)

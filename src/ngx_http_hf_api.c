@@ -30,7 +30,6 @@
 static void ngx_http_hf_api_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hf_api_run(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
-static void ngx_http_hf_api_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hf_api_revision(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_api_revision_done(ngx_http_request_t *r,
@@ -120,6 +119,7 @@ ngx_http_hf_api_handler(ngx_http_request_t *r, ngx_http_hf_loc_conf_t *conf,
     ctx->type = NGX_HTTP_HF_CTX_REQUEST;
     ctx->conf = conf;
     ctx->target = target;
+    ctx->run = ngx_http_hf_api_run;
 
     ngx_http_set_ctx(r, ctx, ngx_http_hf_module);
 
@@ -163,24 +163,6 @@ ngx_http_hf_api_body_handler(ngx_http_request_t *r)
     }
 
     /* reading the body holds a reference to r already */
-
-    rc = ngx_http_hf_api_run(r, ctx);
-
-    if (rc == NGX_DONE) {
-        return;
-    }
-
-    ngx_http_finalize_request(r, rc);
-}
-
-
-static void
-ngx_http_hf_api_resume(ngx_http_request_t *r)
-{
-    ngx_int_t           rc;
-    ngx_http_hf_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
 
     rc = ngx_http_hf_api_run(r, ctx);
 
@@ -259,14 +241,7 @@ ngx_http_hf_api_revision(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     ngx_str_set(&f->cache_key, "hf:api:revision");
     f->authorization = conf->token;
 
-    if (ngx_http_hf_fetch_start(r, ctx, f, ngx_http_hf_api_resume) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx->state = NGX_HTTP_HF_API_REVISION;
-
-    return NGX_DONE;
+    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_API_REVISION);
 }
 
 
@@ -399,14 +374,7 @@ ngx_http_hf_api_fetch(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         }
     }
 
-    if (ngx_http_hf_fetch_start(r, ctx, f, ngx_http_hf_api_resume) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx->state = NGX_HTTP_HF_API_ANSWER;
-
-    return NGX_DONE;
+    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_API_ANSWER);
 }
 
 

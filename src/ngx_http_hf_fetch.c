@@ -27,6 +27,7 @@
 
 static ngx_int_t ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
+static void ngx_http_hf_fetch_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hf_fetch_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hf_fetch_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -93,7 +94,7 @@ static ngx_http_variable_t  ngx_http_hf_fetch_vars[] = {
 
 ngx_int_t
 ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_http_hf_fetch_t *f, ngx_http_event_handler_pt resume)
+    ngx_http_hf_fetch_t *f, ngx_uint_t state)
 {
     u_char                      *p;
     ngx_str_t                    uri, location;
@@ -130,7 +131,6 @@ ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     f->type = NGX_HTTP_HF_CTX_FETCH;
     f->request = ctx;
-    f->resume = resume;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hf fetch: %V \"%V\" key:\"%V\"",
@@ -162,17 +162,33 @@ ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     ctx->fetch = f;
     ctx->fetches++;
+    ctx->state = state;
 
-    return NGX_OK;
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_hf_fetch_resume(ngx_http_request_t *r)
+{
+    ngx_int_t           rc;
+    ngx_http_hf_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
+
+    rc = ctx->run(r, ctx);
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
 }
 
 
 ngx_table_elt_t *
 ngx_http_hf_fetch_header(ngx_http_hf_fetch_t *f, const char *name, size_t len)
 {
-    ngx_uint_t            i;
-    ngx_list_part_t      *part;
-    ngx_table_elt_t      *h;
     ngx_http_upstream_t  *u;
 
     u = f->sr ? f->sr->upstream : NULL;
@@ -181,7 +197,18 @@ ngx_http_hf_fetch_header(ngx_http_hf_fetch_t *f, const char *name, size_t len)
         return NULL;
     }
 
-    part = &u->headers_in.headers.part;
+    return ngx_http_hf_find_header(&u->headers_in.headers, name, len);
+}
+
+
+ngx_table_elt_t *
+ngx_http_hf_find_header(ngx_list_t *headers, const char *name, size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &headers->part;
     h = part->elts;
 
     for (i = 0; /* void */ ; i++) {
@@ -257,7 +284,7 @@ ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
                    "hf fetch done: rc:%i result:%d status:%i",
                    rc, f->result, f->status);
 
-    r->parent->write_event_handler = f->resume;
+    r->parent->write_event_handler = ngx_http_hf_fetch_resume;
 
     return rc;
 }

@@ -14,13 +14,16 @@
 
 
 /*
- * Starts a subrequest for f (f->url, f->authorization, f->blob, ...).
- * When it ends, r's write event handler is set to "resume" and r is run
- * again.  The caller returns NGX_DONE.
+ * Starts a subrequest for f (f->url, f->authorization, f->blob, ...) and
+ * moves ctx to "state"; when the fetch ends, ctx->run() runs again.
+ * Returns NGX_DONE (the caller returns it too) or NGX_ERROR.
  */
 ngx_int_t ngx_http_hf_fetch_start(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx, ngx_http_hf_fetch_t *f,
-    ngx_http_event_handler_pt resume);
+    ngx_http_hf_ctx_t *ctx, ngx_http_hf_fetch_t *f, ngx_uint_t state);
+
+/* a header in a list (headers_in, upstream headers), or NULL */
+ngx_table_elt_t *ngx_http_hf_find_header(ngx_list_t *headers,
+    const char *name, size_t len);
 
 /* an upstream header of a finished fetch, or NULL */
 ngx_table_elt_t *ngx_http_hf_fetch_header(ngx_http_hf_fetch_t *f,

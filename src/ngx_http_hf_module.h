@@ -120,7 +120,6 @@ typedef struct {
     ngx_uint_t                  type;         /* NGX_HTTP_HF_CTX_FETCH */
     ngx_http_hf_ctx_t          *request;      /* the client request's ctx */
     ngx_http_request_t         *sr;
-    ngx_http_event_handler_pt   resume;       /* runs the client request */
 
     ngx_str_t                   url;          /* absolute upstream URL */
     ngx_str_t                   cache_key;
@@ -156,6 +155,10 @@ typedef struct {
 struct ngx_http_hf_ctx_s {
     ngx_uint_t                  type;         /* NGX_HTTP_HF_CTX_REQUEST */
     ngx_http_hf_loc_conf_t     *conf;
+
+    /* the state machine of the request, run again when a fetch ends */
+    ngx_int_t                 (*run)(ngx_http_request_t *r,
+                                     ngx_http_hf_ctx_t *ctx);
     ngx_http_hf_target_t        target;
 
     ngx_uint_t                  state;

@@ -36,7 +36,6 @@
 
 static ngx_int_t ngx_http_hf_resolve_run(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
-static void ngx_http_hf_resolve_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hf_resolve_lookup(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r,
@@ -82,6 +81,7 @@ ngx_http_hf_resolve_handler(ngx_http_request_t *r,
     ctx->type = NGX_HTTP_HF_CTX_REQUEST;
     ctx->conf = conf;
     ctx->target = *target;
+    ctx->run = ngx_http_hf_resolve_run;
 
     ngx_http_set_ctx(r, ctx, ngx_http_hf_module);
 
@@ -93,24 +93,6 @@ ngx_http_hf_resolve_handler(ngx_http_request_t *r,
     }
 
     return rc;
-}
-
-
-static void
-ngx_http_hf_resolve_resume(ngx_http_request_t *r)
-{
-    ngx_int_t           rc;
-    ngx_http_hf_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
-
-    rc = ngx_http_hf_resolve_run(r, ctx);
-
-    if (rc == NGX_DONE) {
-        return;
-    }
-
-    ngx_http_finalize_request(r, rc);
 }
 
 
@@ -224,15 +206,7 @@ ngx_http_hf_resolve_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
     f->authorization = ctx->conf->token;
 
-    if (ngx_http_hf_fetch_start(r, ctx, f, ngx_http_hf_resolve_resume)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx->state = NGX_HTTP_HF_META;
-
-    return NGX_DONE;
+    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_META);
 }
 
 
@@ -574,15 +548,7 @@ ngx_http_hf_resolve_blob(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         f->authorization = ctx->conf->token;
     }
 
-    if (ngx_http_hf_fetch_start(r, ctx, f, ngx_http_hf_resolve_resume)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ctx->state = NGX_HTTP_HF_BLOB;
-
-    return NGX_DONE;
+    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_BLOB);
 }
 
 
