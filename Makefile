@@ -33,7 +33,7 @@ HF_SRCS    := config ngx_http_hf_module.c $(wildcard src/*.c src/*.h)
 .PHONY: all build deps test-deps bench-deps run test bench clean
 
 all: build
-build: $(MODULE)
+build: $(MODULE) $(BUILD)/hf-meta
 
 define ensure_pkgs
 	@missing=""; \
@@ -83,6 +83,10 @@ $(BUILD)/nginx/objs/Makefile: config $(BUILD)/srcs.list | deps
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(HF_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/ngx_http_hf_module.so $(MODULE)
+
+# reads the module's LMDB records: build/hf-meta DIR revisions|files|blobs
+$(BUILD)/hf-meta: tools/hf-meta.c src/ngx_http_hf_records.h | deps
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ tools/hf-meta.c -llmdb
 
 run: build
 	@mkdir -p $(RUNDIR)/conf $(RUNDIR)/logs $(RUNDIR)/tmp

@@ -271,15 +271,24 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
     ngx_memcpy(ctx->commit, commit->value.data, NGX_HTTP_HF_COMMIT_LEN);
 
-    /* the file's identity: X-Linked-Etag (LFS/Xet sha256), else ETag */
+    /*
+     * The file's identity: X-Linked-Etag (the sha256 of an LFS/Xet file),
+     * else ETag (a sha256, or a git blob sha1 for a regular file).
+     */
 
-    if (ngx_http_hf_etag_hex(linked_etag ? &linked_etag->value
-                             : etag ? &etag->value : &commit->value,
-                             ctx->file.etag, NGX_HTTP_HF_SHA256_LEN, &n)
-        != NGX_OK
-        || (etag == NULL && linked_etag == NULL)
-        || (n != NGX_HTTP_HF_SHA1_LEN && n != NGX_HTTP_HF_SHA256_LEN)
-        || (linked_etag && n != NGX_HTTP_HF_SHA256_LEN))
+    if (linked_etag == NULL) {
+        linked_etag = etag;
+
+    } else {
+        etag = NULL;
+    }
+
+    if (linked_etag == NULL
+        || ngx_http_hf_etag_hex(&linked_etag->value, ctx->file.etag,
+                                NGX_HTTP_HF_SHA256_LEN, &n)
+           != NGX_OK
+        || (n != NGX_HTTP_HF_SHA256_LEN
+            && (n != NGX_HTTP_HF_SHA1_LEN || etag == NULL)))
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hf: no usable ETag/X-Linked-Etag from \"%V\"",

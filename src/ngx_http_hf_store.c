@@ -15,44 +15,13 @@
 
 
 #include "ngx_http_hf_store.h"
+#include "ngx_http_hf_records.h"
 
 #include <lmdb.h>
 
 
-#define NGX_HTTP_HF_STORE_VERSION     1
-#define NGX_HTTP_HF_MAX_CACHE_KEY     160
-#define NGX_HTTP_HF_MAX_CONTENT_TYPE  128
 #define NGX_HTTP_HF_HITS_MAX          1024
 #define NGX_HTTP_HF_HITS_FLUSH        1000      /* ms */
-
-
-typedef struct {
-    uint32_t                    version;
-    u_char                      commit[NGX_HTTP_HF_COMMIT_LEN];
-    int64_t                     resolved;
-} ngx_http_hf_revision_rec_t;
-
-
-typedef struct {
-    uint32_t                    version;
-    uint32_t                    flags;
-    uint64_t                    size;
-    int64_t                     stored;
-    int64_t                     first_served;
-    int64_t                     last_served;
-    uint64_t                    hits;
-    u_char                      etag[NGX_HTTP_HF_SHA256_LEN + 1];
-    u_char                      content_type[NGX_HTTP_HF_MAX_CONTENT_TYPE];
-    u_char                      cache_key[NGX_HTTP_HF_MAX_CACHE_KEY];
-} ngx_http_hf_file_rec_t;
-
-
-typedef struct {
-    uint32_t                    version;
-    uint32_t                    reserved;
-    uint64_t                    size;
-    int64_t                     verified;
-} ngx_http_hf_blob_rec_t;
 
 
 typedef struct {
