@@ -58,8 +58,36 @@ endef
 deps:
 	$(call ensure_pkgs,$(BUILD_PKGS))
 
+# t/100-npm-clients.t drives the real npm clients pinned in
+# t/clients/package-lock.json: node and npm (Debian's nodejs and npm when
+# node is missing; an image's own nodejs may ship npm itself), then
+# `npm ci` when node_modules is missing or older than the lock file.
+# --ignore-scripts: onnxruntime-node (a dependency of
+# @huggingface/transformers) has a postinstall that downloads CUDA
+# libraries from outside the npm registry, which CI cannot reach. Its CPU
+# binding ships in the npm package itself, and the test runs
+# no ONNX model anyway: AutoConfig and AutoTokenizer need none. The only
+# other install script (protobufjs) just checks its CLI's version.
 test-deps: deps
 	$(call ensure_pkgs,$(TEST_PKGS))
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "installing: nodejs npm"; \
+	        apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm \
+	            >/dev/null || exit 1; \
+	    else \
+	        echo "missing: node and npm"; \
+	        echo "run as root, or: sudo apt-get install nodejs npm"; \
+	        exit 1; \
+	    fi; \
+	fi
+	@if [ ! -d t/clients/node_modules ] || \
+	    [ t/clients/package-lock.json -nt t/clients/node_modules ]; then \
+	    echo "npm ci in t/clients"; \
+	    ( cd t/clients && npm ci --ignore-scripts --no-audit --no-fund ) || exit 1; \
+	    touch t/clients/node_modules; \
+	fi
 
 bench-deps: test-deps
 	$(call ensure_pkgs,$(BENCH_PKGS))
