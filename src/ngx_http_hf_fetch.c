@@ -33,6 +33,8 @@ static ngx_int_t ngx_http_hf_fetch_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_hf_fetch_blob_header(ngx_http_request_t *r,
     ngx_http_hf_fetch_t *f);
+static ngx_int_t ngx_http_hf_fetch_partial(ngx_http_request_t *r,
+    ngx_http_hf_fetch_t *f);
 static ngx_int_t ngx_http_hf_fetch_input_init(void *data);
 static ngx_int_t ngx_http_hf_fetch_input(ngx_event_pipe_t *p,
     ngx_buf_t *buf);
@@ -58,7 +60,8 @@ typedef enum {
     NGX_HTTP_HF_VAR_CACHE_ZONE,
     NGX_HTTP_HF_VAR_CACHE_BYPASS,
     NGX_HTTP_HF_VAR_NO_CACHE,
-    NGX_HTTP_HF_VAR_CONTENT_TYPE
+    NGX_HTTP_HF_VAR_CONTENT_TYPE,
+    NGX_HTTP_HF_VAR_RANGE
 } ngx_http_hf_fetch_var_e;
 
 
@@ -87,6 +90,9 @@ static ngx_http_variable_t  ngx_http_hf_fetch_vars[] = {
 
     { ngx_string("hf_fetch_content_type"), NULL, ngx_http_hf_fetch_variable,
       NGX_HTTP_HF_VAR_CONTENT_TYPE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hf_fetch_range"), NULL, ngx_http_hf_fetch_variable,
+      NGX_HTTP_HF_VAR_RANGE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -136,7 +142,8 @@ ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
                    "hf fetch: %V \"%V\" key:\"%V\"",
                    &location, &f->url, &f->cache_key);
 
-    flags = NGX_HTTP_SUBREQUEST_WAITED;
+    flags = f->background ? NGX_HTTP_SUBREQUEST_BACKGROUND
+                          : NGX_HTTP_SUBREQUEST_WAITED;
 
     if (f->api) {
         /* JSON to rewrite: read whole, up to subrequest_output_buffer_size */
@@ -151,7 +158,7 @@ ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         sr->method = NGX_HTTP_POST;
         sr->method_name = ngx_http_hf_post_method;
 
-    } else if (!f->blob && !f->api) {
+    } else if (!f->blob && !f->api && !f->direct) {
         sr->method = NGX_HTTP_HEAD;
         sr->method_name = ngx_http_hf_head_method;
         sr->header_only = 1;
@@ -159,6 +166,12 @@ ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     f->sr = sr;
     ngx_http_set_ctx(sr, f, ngx_http_hf_module);
+
+    if (f->background) {
+        /* the upstream module fills the cache and sends nothing */
+        sr->header_only = 1;
+        return NGX_DONE;
+    }
 
     ctx->fetch = f;
     ctx->fetches++;
@@ -266,6 +279,10 @@ ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     f->done = 1;
 
+    if (f->background) {
+        return rc;
+    }
+
     if (f->result == NGX_HTTP_HF_FETCH_PENDING) {
 
         if (!f->blob && rc != NGX_ERROR && rc < NGX_HTTP_SPECIAL_RESPONSE
@@ -324,7 +341,7 @@ ngx_http_hf_fetch_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (!f->blob) {
+    if (!f->blob && !f->direct) {
         /* metadata is read from the upstream headers when the fetch ends */
         f->discard = 1;
         return NGX_OK;
@@ -372,6 +389,18 @@ ngx_http_hf_fetch_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
         return NGX_OK;
     }
 
+    f->end = ctx->file.size;
+
+    if (f->direct && f->status == NGX_HTTP_PARTIAL_CONTENT) {
+        if (ngx_http_hf_fetch_partial(r, f) != NGX_OK) {
+            f->discard = 1;
+            f->result = NGX_HTTP_HF_FETCH_FAILED;
+            return NGX_OK;
+        }
+
+        f->status = NGX_HTTP_OK;
+    }
+
     if (f->status != NGX_HTTP_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hf: upstream answered %i for \"%V\" of \"%V\"",
@@ -382,7 +411,7 @@ ngx_http_hf_fetch_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
     }
 
     if (r->headers_out.content_length_n >= 0
-        && r->headers_out.content_length_n != ctx->file.size)
+        && r->headers_out.content_length_n != f->end - f->offset)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hf: \"%V\" of \"%V\" is %O bytes upstream, "
@@ -410,7 +439,7 @@ ngx_http_hf_fetch_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
             return NGX_OK;
         }
 
-    } else {
+    } else if (!f->direct) {
         f->md = ngx_http_hf_verify_start(r->pool,
                                          ctx->file.flags
                                          & NGX_HTTP_HF_FILE_LFS,
@@ -424,6 +453,11 @@ ngx_http_hf_fetch_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
         u->input_filter_init = ngx_http_hf_fetch_input_init;
     }
 
+    if (f->background) {
+        /* no bytes to the client: the fetch in front sends them */
+        return NGX_OK;
+    }
+
     ctx->cache_hit = hit;
     f->streaming = 1;
 
@@ -432,6 +466,41 @@ ngx_http_hf_fetch_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
     if (rc == NGX_ERROR || rc > NGX_OK) {
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+/* a 206 to a direct fetch: exactly the range asked, of the known size */
+
+static ngx_int_t
+ngx_http_hf_fetch_partial(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
+{
+    u_char              expected[3 * NGX_OFF_T_LEN + sizeof("bytes -/")];
+    size_t              len;
+    ngx_table_elt_t    *h;
+    ngx_http_hf_ctx_t  *ctx;
+
+    ctx = f->request;
+
+    len = ngx_sprintf(expected, "bytes %O-%O/%O", ctx->range_start,
+                      ctx->range_end, ctx->file.size)
+          - expected;
+
+    h = ngx_http_hf_fetch_header(f, "Content-Range", 13);
+
+    if (h == NULL || h->value.len != len
+        || ngx_strncmp(h->value.data, expected, len) != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: unexpected range in the answer for \"%V\": "
+                      "\"%V\", expected: \"%*s\"", &ctx->target.path,
+                      h ? &h->value : &f->range, len, expected);
+        return NGX_ERROR;
+    }
+
+    f->offset = ctx->range_start;
+    f->end = ctx->range_end + 1;
 
     return NGX_OK;
 }
@@ -595,12 +664,12 @@ ngx_http_hf_fetch_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (b->last_buf || b->last_in_chain) {
 
-            if (f->offset + ngx_buf_size(b) != ctx->file.size) {
+            if (f->offset + ngx_buf_size(b) != f->end) {
                 ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "hf: \"%V\" of \"%V\" ended after %O of %O "
-                              "bytes; client connection aborted",
+                              "hf: \"%V\" of \"%V\" ended at %O, not %O; "
+                              "client connection aborted",
                               &ctx->target.path, &ctx->target.repo,
-                              f->offset + ngx_buf_size(b), ctx->file.size);
+                              f->offset + ngx_buf_size(b), f->end);
                 f->result = NGX_HTTP_HF_FETCH_FAILED;
                 ngx_http_hf_fetch_consume(in);
                 return NGX_ERROR;
@@ -738,6 +807,10 @@ ngx_http_hf_fetch_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_HF_VAR_CONTENT_TYPE:
         s = &f->content_type;
+        break;
+
+    case NGX_HTTP_HF_VAR_RANGE:
+        s = &f->range;
         break;
 
     default: /* NGX_HTTP_HF_VAR_CACHE_BYPASS, NGX_HTTP_HF_VAR_NO_CACHE */

@@ -126,6 +126,7 @@ typedef struct {
     ngx_str_t                   cache_zone;
     ngx_str_t                   authorization;  /* empty: none sent */
     ngx_str_t                   content_type;   /* of a POST body */
+    ngx_str_t                   range;          /* "bytes=a-b" of a direct */
 
     ngx_http_hf_fetch_result_e  result;
     ngx_int_t                   status;       /* upstream status or ours */
@@ -137,8 +138,11 @@ typedef struct {
 
     off_t                       hashed;       /* bytes through the hash */
     off_t                       offset;       /* bytes seen by the filter */
+    off_t                       end;          /* offset after the last one */
 
-    unsigned                    blob:1;
+    unsigned                    blob:1;       /* bytes through the cache */
+    unsigned                    direct:1;     /* a range, not cached */
+    unsigned                    background:1; /* a fill nobody waits for */
     unsigned                    api:1;        /* JSON, read in memory */
     unsigned                    post:1;
     unsigned                    no_cache:1;
@@ -178,6 +182,7 @@ struct ngx_http_hf_ctx_s {
     unsigned                    have_file:1;
     unsigned                    revision_stale:1;
     unsigned                    range:1;
+    unsigned                    range_to_end:1;  /* "bytes=N-": a resume */
     unsigned                    cache_hit:1;  /* the bytes came from the cache */
     unsigned                    hub_asked:1;  /* the Hub answered metadata */
     unsigned                    stale:1;      /* the Hub was unreachable */

@@ -52,6 +52,8 @@ static ngx_int_t ngx_http_hf_resolve_renamed(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_int_t status, ngx_str_t *location);
 static ngx_int_t ngx_http_hf_resolve_serve(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_str_t *url, ngx_uint_t authorize);
+static ngx_int_t ngx_http_hf_resolve_direct(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_str_t *url, ngx_uint_t authorize);
 static ngx_int_t ngx_http_hf_resolve_blob(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_str_t *url, ngx_uint_t authorize,
     ngx_uint_t bypass);
@@ -522,7 +524,67 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         authorize = 1;
     }
 
+    /*
+     * "bytes=a-b" and "bytes=-n" (probes, parallel downloads) are fetched
+     * directly; "bytes=N-" (a resume) streams from the fill, and so is
+     * verified before its last byte, like a whole file.
+     */
+
+    if (ctx->range && !ctx->range_to_end && !ctx->have_file
+        && (ctx->range_start > 0 || ctx->range_end < ctx->file.size - 1))
+    {
+        return ngx_http_hf_resolve_direct(r, ctx, url, authorize);
+    }
+
     return ngx_http_hf_resolve_blob(r, ctx, url, authorize, 0);
+}
+
+
+/*
+ * A range of a file that is not cached yet: the whole file is fetched,
+ * verified and cached in the background, while the range is fetched
+ * directly, so that a late range does not wait for the bytes before it,
+ * nor a metadata probe ("bytes=0-0") for the whole file.
+ */
+
+static ngx_int_t
+ngx_http_hf_resolve_direct(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_str_t *url, ngx_uint_t authorize)
+{
+    u_char               *p;
+    ngx_http_hf_fetch_t  *fill, *f;
+
+    fill = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_fetch_t));
+    f = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_fetch_t));
+    p = ngx_pnalloc(r->pool, sizeof("bytes=-") + 2 * NGX_OFF_T_LEN);
+
+    if (fill == NULL || f == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    fill->blob = 1;
+    fill->background = 1;
+    fill->url = *url;
+    fill->cache_key = ctx->cache_key;
+    fill->cache_zone = ctx->conf->cache_zone;
+
+    f->direct = 1;
+    f->url = *url;
+    f->range.data = p;
+    f->range.len = ngx_sprintf(p, "bytes=%O-%O", ctx->range_start,
+                               ctx->range_end)
+                   - p;
+
+    if (authorize) {
+        fill->authorization = ctx->conf->token;
+        f->authorization = ctx->conf->token;
+    }
+
+    if (ngx_http_hf_fetch_start(r, ctx, fill, NGX_HTTP_HF_BLOB) != NGX_DONE) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_BLOB);
 }
 
 
@@ -583,7 +645,7 @@ ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
         /* an LFS file asked at the Hub: its CDN URL needs no token */
 
-        if (!r->header_sent) {
+        if (!r->header_sent && !f->direct) {
             if (ngx_http_hf_absolute_url(r, ctx, &f->location, &url)
                 != NGX_OK)
             {
@@ -818,6 +880,8 @@ ngx_http_hf_resolve_range(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         /* several ranges, or garbage: the whole file */
         return NGX_OK;
     }
+
+    ctx->range_to_end = (!suffix && end == -1);
 
     if (suffix) {
         start = (end < size) ? size - end : 0;
