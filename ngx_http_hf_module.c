@@ -86,9 +86,12 @@ static ngx_int_t ngx_http_hf_cache_zone_exists(ngx_conf_t *cf,
         "X-Accel-Expires X-Accel-Redirect X-Accel-Limit-Rate "                \
         "X-Accel-Buffering X-Accel-Charset;"
 
+/* HEADs for metadata, and ranges fetched while a fill runs behind them */
+
 static const char  ngx_http_hf_meta_location[] =
     NGX_HTTP_HF_FETCH_COMMON
     "proxy_pass_request_body off;"
+    "proxy_set_header Range $hf_fetch_range;"
     "proxy_cache off;";
 
 /* answers are kept whole in memory to be rewritten: 8m is a large page */

@@ -65,7 +65,7 @@ ok $r->{error} || length($r->{body}) < 1000, 'a corrupt file: the range is not c
 my $f = hub_file('model', 'test-org/tiny-model', 'main', 'model.safetensors');
 my $url = '/hf/test-org/tiny-model/resolve/main/model.safetensors';
 my $r = http_get($url, { Range => 'bytes=300000-' });
-is $r->{status}, 416, '416';
+is $r->{status}, 416, 'unsatisfiable: status 416';
 is $r->{headers}{'content-range'}, "bytes */$f->{size}", 'Content-Range';
 $r = http_get($url, { Range => 'bytes=0-1,5-6' });
 is $r->{status}, 200, 'several ranges: 200';
@@ -83,7 +83,7 @@ is $r->{status}, 206, 'If-Range matching: 206';
 --- perl
 my $f = hub_file('model', 'test-org/tiny-model', 'main', 'config.json');
 my $r = http_get('/hf/test-org/tiny-model/resolve/main/config.json', { Range => 'bytes=0-0' });
-is $r->{status}, 206, '206';
+is $r->{status}, 206, 'matching If-Range: status 206';
 is $r->{headers}{'content-range'}, "bytes 0-0/$f->{size}", 'size from Content-Range';
 is $r->{headers}{etag}, qq{"$f->{git_sha1}"}, 'ETag';
 is $r->{body}, '{', 'the first byte';
