@@ -425,11 +425,15 @@ ngx_http_hf_fetch_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
     }
 
     if (hit) {
-        /* cached bytes are served only with proof that they were verified */
+        /*
+         * Cached bytes are served only with proof that they were verified;
+         * ctx->have_file says the proof was there when the request began.
+         */
 
-        if (ngx_http_hf_store_get_blob(ngx_http_hf_store(r), &f->cache_key,
-                                       ctx->file.size)
-            != NGX_OK)
+        if (!ctx->have_file
+            && ngx_http_hf_store_get_blob(ngx_http_hf_store(r), &f->cache_key,
+                                          ctx->file.size)
+               != NGX_OK)
         {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "hf: cached \"%V\" was never verified, "

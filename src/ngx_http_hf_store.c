@@ -46,11 +46,12 @@ struct ngx_http_hf_store_s {
     ngx_event_t                 flush;
 
     time_t                      last_error;    /* rate limits write errors */
+    unsigned                    read_only:1;
 };
 
 
-static MDB_env *ngx_http_hf_store_env(ngx_log_t *log, ngx_str_t *path,
-    size_t size);
+static int ngx_http_hf_store_env(ngx_str_t *path, size_t size,
+    unsigned flags, MDB_env **env);
 static ngx_int_t ngx_http_hf_store_dbis(ngx_http_hf_store_t *store,
     unsigned flags);
 static ngx_int_t ngx_http_hf_store_get(ngx_http_hf_store_t *store,
@@ -64,6 +65,11 @@ static void ngx_http_hf_store_flush(ngx_http_hf_store_t *store);
 static void ngx_http_hf_store_chown(ngx_cycle_t *cycle, ngx_str_t *path);
 
 
+/*
+ * Nothing here stops nginx: without its store the cache still answers,
+ * verifying and proxying what it cannot record.
+ */
+
 ngx_int_t
 ngx_http_hf_store_create(ngx_cycle_t *cycle, ngx_str_t *path, size_t size)
 {
@@ -73,30 +79,37 @@ ngx_http_hf_store_create(ngx_cycle_t *cycle, ngx_str_t *path, size_t size)
     if (ngx_create_dir(path->data, 0700) == NGX_FILE_ERROR
         && ngx_errno != NGX_EEXIST)
     {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                      "hf_metadata: cannot create directory \"%V\"", path);
-        return NGX_ERROR;
+        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
+                      "hf_metadata: cannot create directory \"%V\"; files "
+                      "are verified and proxied, not recorded", path);
+        return NGX_OK;
     }
 
     ngx_memzero(&store, sizeof(ngx_http_hf_store_t));
     store.log = cycle->log;
     store.path = *path;
 
-    store.env = ngx_http_hf_store_env(cycle->log, path, size);
-    if (store.env == NULL) {
-        return NGX_ERROR;
+    rc = ngx_http_hf_store_env(path, size, 0, &store.env);
+
+    if (rc == EACCES || rc == EROFS) {
+        /* the workers will read what is there */
+        return NGX_OK;
     }
 
-    rc = ngx_http_hf_store_dbis(&store, MDB_CREATE);
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "hf_metadata: cannot open LMDB environment \"%V\": %s; "
+                      "files are verified and proxied, not recorded",
+                      path, mdb_strerror(rc));
+        return NGX_OK;
+    }
+
+    (void) ngx_http_hf_store_dbis(&store, MDB_CREATE);
 
     /* readers left behind by killed workers would pin old pages forever */
     (void) mdb_reader_check(store.env, NULL);
 
     mdb_env_close(store.env);
-
-    if (rc != NGX_OK) {
-        return NGX_ERROR;
-    }
 
     ngx_http_hf_store_chown(cycle, path);
 
@@ -118,12 +131,34 @@ ngx_http_hf_store_open(ngx_cycle_t *cycle, ngx_str_t *path, size_t size)
     store->log = cycle->log;
     store->path = *path;
 
-    store->env = ngx_http_hf_store_env(cycle->log, path, size);
-    if (store->env == NULL) {
+    rc = ngx_http_hf_store_env(path, size, 0, &store->env);
+
+    if (rc == EACCES || rc == EROFS) {
+
+        /* a read-only disk: what was recorded is still served */
+
+        rc = ngx_http_hf_store_env(path, size, MDB_RDONLY|MDB_NOLOCK,
+                                   &store->env);
+        if (rc == 0) {
+            store->read_only = 1;
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "hf_metadata: \"%V\" is read-only: recorded files "
+                          "are served, new ones are proxied, not recorded",
+                          path);
+        }
+    }
+
+    if (rc != 0) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "hf_metadata: cannot open LMDB environment \"%V\": %s; "
+                      "files are verified and proxied, not recorded",
+                      path, mdb_strerror(rc));
         return NULL;
     }
 
-    (void) mdb_reader_check(store->env, NULL);
+    if (!store->read_only) {
+        (void) mdb_reader_check(store->env, NULL);
+    }
 
     if (ngx_http_hf_store_dbis(store, 0) != NGX_OK) {
         mdb_env_close(store->env);
@@ -132,7 +167,7 @@ ngx_http_hf_store_open(ngx_cycle_t *cycle, ngx_str_t *path, size_t size)
 
     rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &store->read_txn);
     if (rc != 0) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                       "hf_metadata: mdb_txn_begin(\"%V\") failed: %s",
                       path, mdb_strerror(rc));
         mdb_env_close(store->env);
@@ -322,7 +357,7 @@ ngx_http_hf_store_hit(ngx_http_hf_store_t *store, ngx_str_t *key)
     ngx_uint_t                  i;
     ngx_http_hf_pending_hit_t  *hit;
 
-    if (store == NULL) {
+    if (store == NULL || store->read_only) {
         return;
     }
 
@@ -434,22 +469,19 @@ done:
 }
 
 
-static MDB_env *
-ngx_http_hf_store_env(ngx_log_t *log, ngx_str_t *path, size_t size)
+static int
+ngx_http_hf_store_env(ngx_str_t *path, size_t size, unsigned flags,
+    MDB_env **env)
 {
-    int       rc;
-    MDB_env  *env;
+    int  rc;
 
-    rc = mdb_env_create(&env);
+    rc = mdb_env_create(env);
     if (rc != 0) {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "hf_metadata: mdb_env_create() failed: %s",
-                      mdb_strerror(rc));
-        return NULL;
+        return rc;
     }
 
-    (void) mdb_env_set_maxdbs(env, 4);
-    (void) mdb_env_set_mapsize(env, size);
+    (void) mdb_env_set_maxdbs(*env, 4);
+    (void) mdb_env_set_mapsize(*env, size);
 
     /*
      * MDB_NOTLS: a worker renews one read transaction for every lookup;
@@ -457,17 +489,14 @@ ngx_http_hf_store_env(ngx_log_t *log, ngx_str_t *path, size_t size)
      * lag one transaction after a crash, never corrupting the database.
      */
 
-    rc = mdb_env_open(env, (char *) path->data,
-                      MDB_NOTLS|MDB_NORDAHEAD|MDB_NOMETASYNC, 0600);
+    rc = mdb_env_open(*env, (char *) path->data,
+                      flags|MDB_NOTLS|MDB_NORDAHEAD|MDB_NOMETASYNC, 0600);
     if (rc != 0) {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "hf_metadata: cannot open LMDB environment \"%V\": %s",
-                      path, mdb_strerror(rc));
-        mdb_env_close(env);
-        return NULL;
+        mdb_env_close(*env);
+        *env = NULL;
     }
 
-    return env;
+    return rc;
 }
 
 
@@ -505,7 +534,7 @@ ngx_http_hf_store_dbis(ngx_http_hf_store_t *store, unsigned flags)
 
 failed:
 
-    ngx_log_error(NGX_LOG_EMERG, store->log, 0,
+    ngx_log_error(NGX_LOG_ERR, store->log, 0,
                   "hf_metadata: cannot open databases in \"%V\": %s",
                   &store->path, mdb_strerror(rc));
     return NGX_ERROR;
@@ -575,7 +604,8 @@ ngx_http_hf_store_put(ngx_http_hf_store_t *store, MDB_dbi dbi,
     MDB_val   k, v;
     MDB_txn  *txn;
 
-    if (store == NULL || key->len == 0 || key->len > 511) {
+    if (store == NULL || store->read_only || key->len == 0 || key->len > 511)
+    {
         return NGX_DECLINED;
     }
 

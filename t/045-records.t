@@ -72,3 +72,40 @@ http_get('/hf-private/test-org/private-model/resolve/main/weights.bin');
 my ($file) = @{ main::meta('files') };
 is $file->[0], 'private', 'recorded under the distribution';
 is $file->[9], "hf:file:private/private:$f->{sha256}", 'its own cache key';
+
+
+
+=== TEST 4: a read-only metadata disk: recorded files served, new ones proxied, not recorded
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- perl
+my $meta = servroot() . '/meta';
+my $f = hub_file('model', 'test-org/tiny-model', 'main', 'model.safetensors');
+my $g = hub_file('model', 'test-org/tiny-model', 'main', 'README.md');
+my $url = "/hf/test-org/tiny-model/resolve/$f->{commit}/model.safetensors";
+my $new = "/hf/test-org/tiny-model/resolve/$g->{commit}/README.md";
+is http_get($url)->{status}, 200, 'recorded while writable';
+nginx_stop();
+SKIP: {
+    skip 'cannot bind-mount read-only here (needs root)', 7
+        unless system("mount --bind $meta $meta 2>/dev/null") == 0;
+    my $ok = eval {
+        system("mount -o remount,bind,ro $meta") == 0 or die "remount failed\n";
+        nginx_start();
+        my $n = hub_count('any', '*', '.');
+        my $r = http_get($url);
+        is $r->{status}, 200, 'recorded file: 200';
+        is sha256_hex($r->{body}), $f->{sha256}, 'recorded file: bytes';
+        is hub_count('any', '*', '.'), $n, 'recorded file: from the cache';
+        is sha256_hex(http_get($new)->{body}), $g->{sha256}, 'new file: proxied';
+        is sha256_hex(http_get($new)->{body}), $g->{sha256}, 'new file again: proxied';
+        is hub_count('hub', 'GET', 'README\.md$'), 2, 'new file: not recorded, fetched each time';
+        like error_log_text(), qr/is read-only: recorded files are served, new ones are proxied, not recorded/,
+             'logged';
+        nginx_stop();
+        1;
+    };
+    system("umount $meta");
+    die $@ unless $ok;
+}
+nginx_start();
