@@ -4,7 +4,7 @@
  *
  * This file holds the directives, the configuration and the wiring; each
  * concern lives in src/: path (the URL space), resolve (/resolve/ answers),
- * api (the Hub API), fetch (requests to the Hub through proxy_pass and
+ * api (the Hub API), cors (browsers), fetch (requests to the Hub through proxy_pass and
  * proxy_cache), revision (branches to commits), verify (hashes), json
  * (Xet metadata removed from API answers), store (LMDB metadata).
  */
@@ -12,6 +12,7 @@
 
 #include "ngx_http_hf_module.h"
 #include "ngx_http_hf_api.h"
+#include "ngx_http_hf_cors.h"
 #include "ngx_http_hf_fetch.h"
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_resolve.h"
@@ -28,8 +29,6 @@ extern ngx_module_t  ngx_http_proxy_module;
 
 
 static ngx_int_t ngx_http_hf_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_hf_cors(ngx_http_request_t *r,
-    ngx_http_hf_loc_conf_t *hlcf);
 static ngx_int_t ngx_http_hf_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_hf_cache_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -274,79 +273,6 @@ ngx_http_hf_handler(ngx_http_request_t *r)
 
     return ngx_http_hf_send_error(r, NGX_HTTP_BAD_REQUEST, NULL, &message,
                                   NULL);
-}
-
-
-/*
- * Browsers (transformers.js, @huggingface/hub) read answers across
- * origins: every answer allows it and exposes what the clients read; a
- * preflight is answered here.  NGX_DECLINED: go on with the request.
- */
-
-static ngx_int_t
-ngx_http_hf_cors(ngx_http_request_t *r, ngx_http_hf_loc_conf_t *hlcf)
-{
-    ngx_table_elt_t  *request_headers;
-
-    static ngx_str_t  origin = ngx_string("*");
-    static ngx_str_t  expose = ngx_string(
-        "Content-Range, Content-Length, Accept-Ranges, ETag, X-Repo-Commit, "
-        "X-Linked-Size, X-Linked-Etag, X-Error-Code, X-Error-Message, Link");
-    static ngx_str_t  methods = ngx_string("GET, HEAD, POST, OPTIONS");
-    static ngx_str_t  allow_headers = ngx_string(
-        "Range, If-Range, Content-Type, Accept, Authorization");
-    static ngx_str_t  max_age = ngx_string("86400");
-
-    if (!hlcf->cors) {
-        if (r->method == NGX_HTTP_OPTIONS) {
-            return ngx_http_hf_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL, NULL,
-                                          NULL);
-        }
-
-        return NGX_DECLINED;
-    }
-
-    if (ngx_http_hf_add_header(r, "Access-Control-Allow-Origin", &origin,
-                               NULL)
-        != NGX_OK
-        || ngx_http_hf_add_header(r, "Access-Control-Expose-Headers",
-                                  &expose, NULL)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (r->method != NGX_HTTP_OPTIONS) {
-        return NGX_DECLINED;
-    }
-
-    /* a preflight: allow the headers asked for, Range among them */
-
-    request_headers = ngx_http_hf_find_header(&r->headers_in.headers,
-                                   "Access-Control-Request-Headers",
-                                   sizeof("Access-Control-Request-Headers") - 1);
-
-    if (ngx_http_hf_add_header(r, "Access-Control-Allow-Methods", &methods,
-                               NULL)
-        != NGX_OK
-        || ngx_http_hf_add_header(r, "Access-Control-Allow-Headers",
-                                  request_headers ? &request_headers->value
-                                                  : &allow_headers, NULL)
-           != NGX_OK
-        || ngx_http_hf_add_header(r, "Access-Control-Max-Age", &max_age,
-                                  NULL)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    (void) ngx_http_discard_request_body(r);
-
-    r->headers_out.status = NGX_HTTP_NO_CONTENT;
-    r->headers_out.content_length_n = 0;
-    r->header_only = 1;
-
-    return ngx_http_send_header(r);
 }
 
 
