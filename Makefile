@@ -26,7 +26,7 @@ PROVE_FLAGS ?= -r
 BUILD_PKGS := nginx nginx-dev gcc make libc6-dev liblmdb-dev libssl-dev \
               libjansson-dev libpcre2-dev zlib1g-dev
 TEST_PKGS  := perl python3 curl lmdb-utils
-BENCH_PKGS := wrk hyperfine valgrind
+BENCH_PKGS := valgrind linux-perf
 
 HF_SRCS    := config ngx_http_hf_module.c $(wildcard src/*.c src/*.h)
 
