@@ -54,7 +54,7 @@ is "$new[0]{server} $new[0]{method} $new[0]{path}",
 
 
 === TEST 3: a moved branch is seen after the ttl, with the new commit's bytes
---- http_config eval: $::HttpConfig . "hf_revision_ttl 1s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
 --- config eval: $::Config
 --- perl
 my $url = '/hf/test-org/tiny-model/resolve/main/config.json';
@@ -63,7 +63,7 @@ my $old = hub_file('model', 'test-org/tiny-model', 'v1.0', 'config.json');
 is sha256_hex(http_get($url)->{body}), $main->{sha256}, 'main before the move';
 hub_control('move', { kind => 'model', repo => 'test-org/tiny-model', ref => 'main', commit => $old->{commit} });
 is sha256_hex(http_get($url)->{body}), $main->{sha256}, 'within the ttl: still the old answer';
-sleep 2;
+sleep 3;
 my $r = http_get($url);
 is sha256_hex($r->{body}), $old->{sha256}, 'after the ttl: the new commit';
 is $r->{headers}{'x-repo-commit'}, $old->{commit}, 'after the ttl: X-Repo-Commit';

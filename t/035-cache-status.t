@@ -12,7 +12,7 @@ __DATA__
 === TEST 1: what each answer cost, in the access log
 --- http_config eval
 $::HttpConfig . q{
-    hf_revision_ttl 1s;
+    hf_revision_ttl 2s;
     log_format hf '$request_method $uri $status $hf_cache_status';
     access_log logs/hf.log hf;
 }
@@ -22,11 +22,11 @@ my $url = '/hf/test-org/tiny-model/resolve/main/model.safetensors';
 http_get($url);                                     # MISS
 http_get($url);                                     # HIT
 http_head($url);                                    # HIT
-sleep 2;
+sleep 3;
 http_get($url);                                     # REVALIDATED
 http_get('/hf/api/models/test-org/tiny-model');     # MISS
 http_get('/hf/api/models/test-org/tiny-model');     # HIT
-sleep 2;
+sleep 3;
 hub_stop();
 http_get($url);                                     # STALE
 http_get('/hf/test-org/tiny-model/resolve/main/README.md');     # 502 MISS
