@@ -110,7 +110,9 @@ $(BUILD)/nginx/objs/Makefile: config $(BUILD)/srcs.list | deps
 
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(HF_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_hf_module.so $(MODULE)
+	@# a new file, not one rewritten in place: running workers map the old
+	cp $(BUILD)/nginx/objs/ngx_http_hf_module.so $(MODULE).tmp
+	mv -f $(MODULE).tmp $(MODULE)
 
 # reads the module's LMDB records: build/hf-meta DIR revisions|files|blobs
 $(BUILD)/hf-meta: tools/hf-meta.c src/ngx_http_hf_records.h | deps

@@ -108,10 +108,8 @@ case_2() {
     [ "$errors" = 0 ] || die "case 2: $errors errors (non-200 or broken connections)"
 
     local m p m99 p99
-    m=$(printf '%s\n' "${mod[@]}" | median)
-    p=$(printf '%s\n' "${plain[@]}" | median)
-    m99=$(printf '%s\n' "${mod99[@]}" | median)
-    p99=$(printf '%s\n' "${plain99[@]}" | median)
+    m=$(medof "${mod[@]}"); p=$(medof "${plain[@]}")
+    m99=$(medof "${mod99[@]}"); p99=$(medof "${plain99[@]}")
     result 2 "warm small file: HEAD+GET requests/s (8 connections)" \
         "$(calc "$m" %.0f)" "$(calc "$p" %.0f)" "$(calc "$m / $p" %.3f)" \
         ">= 0.90" "$(verdict "$m / $p" '>=' 0.90)"
