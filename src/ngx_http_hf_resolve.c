@@ -485,9 +485,7 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_int_t  rc;
     ngx_str_t  hub, commit;
 
-    if (ngx_http_hf_resolve_keys(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    /* ctx->cache_key was set with ctx->file */
 
     if (r->method == NGX_HTTP_HEAD) {
         rc = ngx_http_hf_resolve_send_headers(r, ctx);
