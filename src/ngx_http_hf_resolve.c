@@ -125,15 +125,22 @@ ngx_http_hf_resolve_run(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 static ngx_int_t
 ngx_http_hf_resolve_lookup(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    ngx_int_t             rc;
+    ngx_http_hf_store_t  *store;
+
+    store = ngx_http_hf_store(r);
+
+    (void) ngx_http_hf_store_begin(store);
 
     rc = ngx_http_hf_revision_lookup(r, ctx);
 
-    if (rc != NGX_OK) {
-        return rc;
+    if (rc == NGX_OK) {
+        rc = ngx_http_hf_resolve_lookup_file(r, ctx);
     }
 
-    return ngx_http_hf_resolve_lookup_file(r, ctx);
+    ngx_http_hf_store_end(store);
+
+    return rc;
 }
 
 

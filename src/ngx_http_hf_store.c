@@ -47,6 +47,7 @@ struct ngx_http_hf_store_s {
 
     time_t                      last_error;    /* rate limits write errors */
     unsigned                    read_only:1;
+    unsigned                    reading:1;     /* read_txn is renewed */
 };
 
 
@@ -541,15 +542,22 @@ failed:
 }
 
 
-static ngx_int_t
-ngx_http_hf_store_get(ngx_http_hf_store_t *store, MDB_dbi dbi,
-    ngx_str_t *key, void *rec, size_t size)
-{
-    int       rc;
-    MDB_val   k, v;
+/*
+ * Several lookups of one request share one renewal of the worker's read
+ * transaction; it is reset before the request waits for anything.
+ */
 
-    if (store == NULL || key->len == 0 || key->len > 511) {
+ngx_int_t
+ngx_http_hf_store_begin(ngx_http_hf_store_t *store)
+{
+    int  rc;
+
+    if (store == NULL) {
         return NGX_DECLINED;
+    }
+
+    if (store->reading) {
+        return NGX_OK;
     }
 
     rc = mdb_txn_renew(store->read_txn);
@@ -563,6 +571,40 @@ ngx_http_hf_store_get(ngx_http_hf_store_t *store, MDB_dbi dbi,
         ngx_log_error(NGX_LOG_ERR, store->log, 0,
                       "hf_metadata: mdb_txn_renew() failed: %s",
                       mdb_strerror(rc));
+        return NGX_DECLINED;
+    }
+
+    store->reading = 1;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_hf_store_end(ngx_http_hf_store_t *store)
+{
+    if (store && store->reading) {
+        mdb_txn_reset(store->read_txn);
+        store->reading = 0;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hf_store_get(ngx_http_hf_store_t *store, MDB_dbi dbi,
+    ngx_str_t *key, void *rec, size_t size)
+{
+    int          rc;
+    MDB_val      k, v;
+    ngx_uint_t   held;
+
+    if (store == NULL || key->len == 0 || key->len > 511) {
+        return NGX_DECLINED;
+    }
+
+    held = store->reading;
+
+    if (!held && ngx_http_hf_store_begin(store) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -580,7 +622,9 @@ ngx_http_hf_store_get(ngx_http_hf_store_t *store, MDB_dbi dbi,
         rc = MDB_NOTFOUND;      /* a record of another version: a miss */
     }
 
-    mdb_txn_reset(store->read_txn);
+    if (!held) {
+        ngx_http_hf_store_end(store);
+    }
 
     if (rc == MDB_NOTFOUND) {
         return NGX_DECLINED;

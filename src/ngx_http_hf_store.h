@@ -36,6 +36,10 @@ ngx_http_hf_store_t *ngx_http_hf_store_open(ngx_cycle_t *cycle,
     ngx_str_t *path, size_t size);
 void ngx_http_hf_store_close(ngx_http_hf_store_t *store);
 
+/* lookups between begin and end share one read transaction */
+ngx_int_t ngx_http_hf_store_begin(ngx_http_hf_store_t *store);
+void ngx_http_hf_store_end(ngx_http_hf_store_t *store);
+
 ngx_int_t ngx_http_hf_store_get_revision(ngx_http_hf_store_t *store,
     ngx_str_t *key, u_char *commit, time_t *resolved);
 ngx_int_t ngx_http_hf_store_put_revision(ngx_http_hf_store_t *store,
