@@ -437,7 +437,7 @@ CONF
     local pt=$CG_TOTAL
     result 6 "metadata: instructions per cached GET (callgrind)" \
         "$(calc "$mt" %.0f)" "$(calc "$pt" %.0f)" "$(calc "$mt / $pt" %.2f)" "-" "-"
-    result 6 "metadata: of which LMDB lookups ($mk per GET), instructions" \
+    result 6 "metadata: of which LMDB ($mk read transactions per GET), instructions" \
         "$ms" "-" "$(calc "$ms / $mt * 100" %.1f)%" "-" "-"
     note "**6. Metadata cost.** Per cached GET of config.json at \`main\` (callgrind,"\
          "$n GETs on one keep-alive connection, counters zeroed after 3 warm-up"\
@@ -445,7 +445,7 @@ CONF
          "The module's store functions (ngx_http_hf_store_get_revision, _get_file,"\
          "_get_blob, _hit) take $ms of them inclusive, $ml inside liblmdb"\
          "(mdb_get, mdb_txn_renew, mdb_txn_reset), in $mk read transactions:"\
-         "$(calc "$ms / $mk" %.0f) instructions per lookup. Without the lookups"\
+         "$(calc "$ms / $mk" %.0f) instructions per transaction. Without them"\
          "the module would run $(calc "$mt - $ms" %.0f) instructions per GET."
 
     # a full map: size=1m, filled with other records before the requests
