@@ -55,6 +55,8 @@ static char *ngx_http_hf_parse_remote(ngx_conf_t *cf,
     ngx_http_hf_loc_conf_t *hlcf);
 static ngx_int_t ngx_http_hf_cache_zone_exists(ngx_conf_t *cf,
     ngx_str_t *name);
+static void ngx_http_hf_check_resolver(ngx_conf_t *cf,
+    ngx_http_hf_loc_conf_t *hlcf);
 
 
 /*
@@ -379,6 +381,8 @@ ngx_http_hf_postconfiguration(ngx_conf_t *cf)
                                &dist[i]->cache_zone, &dist[i]->name);
             return NGX_ERROR;
         }
+
+        ngx_http_hf_check_resolver(cf, dist[i]);
     }
 
     return ngx_http_hf_fetch_init(cf);
@@ -618,6 +622,7 @@ ngx_http_hf_distribution(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     hlcf->name = name;
     hlcf->prefix = clcf->name;
+    hlcf->clcf = clcf;
 
     clcf->handler = ngx_http_hf_handler;
 
@@ -1049,4 +1054,43 @@ ngx_http_hf_cache_zone_exists(ngx_conf_t *cf, ngx_str_t *name)
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * Upstream host names (the Hub's, its CDNs') are resolved at run time:
+ * without a resolver every request would fail with 502.  An address as
+ * hf_remote (tests, a mirror) needs none for the Hub itself.
+ */
+
+static void
+ngx_http_hf_check_resolver(ngx_conf_t *cf, ngx_http_hf_loc_conf_t *hlcf)
+{
+    u_char     *p, *host, *end;
+    ngx_str_t   name;
+
+    if (hlcf->clcf->resolver && hlcf->clcf->resolver->connections.nelts) {
+        return;
+    }
+
+    host = ngx_strlchr(hlcf->remote_origin.data,
+                       hlcf->remote_origin.data + hlcf->remote_origin.len,
+                       '/') + 2;
+    end = hlcf->remote_origin.data + hlcf->remote_origin.len;
+
+    p = ngx_strlchr(host, end, ':');
+    name.data = host;
+    name.len = (p ? p : end) - host;
+
+    if (ngx_inet_addr(name.data, name.len) != INADDR_NONE
+        || (name.len && name.data[0] == '['))
+    {
+        return;
+    }
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "hf_distribution \"%V\": no \"resolver\" for "
+                       "\"%V\": the Hub and its CDN hosts cannot be "
+                       "resolved, every request to them will fail",
+                       &hlcf->name, &name);
 }

@@ -47,6 +47,7 @@ typedef struct {
 typedef struct {
     ngx_str_t                   name;        /* distribution; empty elsewhere */
     ngx_str_t                   prefix;      /* its location prefix */
+    ngx_http_core_loc_conf_t   *clcf;        /* its location */
 
     ngx_str_t                   remote;      /* "https://huggingface.co" */
     ngx_str_t                   remote_origin;  /* scheme://host[:port] */

@@ -276,3 +276,31 @@ location /hf/ { hf_distribution; hf_cache hf; hf_remote http://a; hf_remote http
 --- must_die
 --- error_log
 "hf_remote" directive is duplicate
+
+
+
+=== TEST 23: no resolver for a Hub host name: a warning naming the host
+--- http_config eval: $::HttpConfig
+--- config
+location /hf/ { hf_distribution; hf_cache hf; hf_remote https://hub.example.org; }
+location /t { return 200 "ok\n"; }
+--- perl
+my $out = `@{[ $ENV{TEST_NGINX_BINARY} // "/usr/sbin/nginx" ]} -p ${\ servroot()}/ -c conf/nginx.conf -t 2>&1`;
+like $out, qr/hf_distribution "\/hf\/": no "resolver" for "hub\.example\.org"/, 'warned by nginx -t';
+--- request
+GET /t
+
+
+
+=== TEST 24: a resolver, or an address as hf_remote: no warning
+--- http_config eval: $::HttpConfig
+--- config
+resolver 127.0.0.1;
+location /hf/ { hf_distribution; hf_cache hf; hf_remote https://hub.example.org; }
+location /ip/ { hf_distribution ip; hf_cache hf; hf_remote http://127.0.0.1:9; }
+location /t { return 200 "ok\n"; }
+--- perl
+my $out = `@{[ $ENV{TEST_NGINX_BINARY} // "/usr/sbin/nginx" ]} -p ${\ servroot()}/ -c conf/nginx.conf -t 2>&1`;
+unlike $out, qr/no "resolver"/, 'no warning';
+--- request
+GET /t
