@@ -160,3 +160,19 @@ Authorization: Bearer hf_client_own_token_should_not_travel
 hub_file('model', 'test-org/tiny-model', 'main', 'model.safetensors')->{sha256}
 --- hub_requests
 any auth => 0
+
+
+
+=== TEST 9: a distribution at the root: HF_ENDPOINT=http://cache:8080
+--- http_config eval: $::HttpConfig
+--- config
+location / { hf_distribution root; }
+--- perl
+my $f = hub_file('model', 'test-org/tiny-model', 'main', 'model.safetensors');
+my $r = http_get('/test-org/tiny-model/resolve/main/model.safetensors');
+is $r->{status}, 200, 'status';
+is sha256_hex($r->{body}), $f->{sha256}, 'bytes';
+my $a = http_get('/api/models/test-org/tiny-model/tree/main');
+is $a->{status}, 200, 'API';
+is http_get('/old-org/old-name/resolve/main/config.json')->{headers}{location},
+   '/test-org/tiny-model/resolve/main/config.json', 'renamed: Location at the root';
