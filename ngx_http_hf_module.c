@@ -457,11 +457,6 @@ ngx_http_hf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    if (conf->token.data == NULL) {
-        conf->token = prev->token;
-        conf->token_source = prev->token_source;
-    }
-
     ngx_conf_merge_str_value(conf->token, prev->token, "");
     ngx_conf_merge_str_value(conf->cache_zone, prev->cache_zone, "");
     ngx_conf_merge_sec_value(conf->revision_ttl, prev->revision_ttl, 300);
@@ -856,7 +851,6 @@ ngx_http_hf_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (source.len == 3 && ngx_strncmp(source.data, "off", 3) == 0) {
         ngx_str_set(&hlcf->token, "");
-        hlcf->token_source = source;
         return NGX_CONF_OK;
     }
 
@@ -967,8 +961,6 @@ ngx_http_hf_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_memcpy(ngx_cpymem(hlcf->token.data, "Bearer ", sizeof("Bearer ") - 1),
                token.data, token.len);
-
-    hlcf->token_source = source;
 
     return NGX_CONF_OK;
 }

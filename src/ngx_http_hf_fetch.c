@@ -620,7 +620,6 @@ ngx_http_hf_fetch_check(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
         goto corrupt;
     }
 
-    f->verified = 1;
     ngx_http_hf_resolve_verified(r, ctx);
 
     return;

@@ -54,7 +54,6 @@ typedef struct {
     ngx_str_t                   remote_path;    /* path part, no trailing / */
 
     ngx_str_t                   token;       /* "Bearer ..."; "" when off */
-    ngx_str_t                   token_source;   /* for messages only */
 
     ngx_str_t                   cache_zone;  /* hf_cache */
     ngx_str_t                   cache_scope; /* "public", "private/NAME" */
@@ -151,7 +150,6 @@ typedef struct {
     unsigned                    discard:1;
     unsigned                    streaming:1;
     unsigned                    verifying:1;
-    unsigned                    verified:1;
     unsigned                    corrupt:1;
     unsigned                    done:1;
 } ngx_http_hf_fetch_t;
