@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """A local fake of the Hugging Face Hub for the tests.
 
-Specification: docs/test-hub.md (protocol background: shared/hub-protocol.md).
+Specification: docs/test-hub.md (protocol background: docs/hub-protocol.md,
+revision 2; the 2024 answers stay available through /_control/config).
 Python 3 standard library only. Two listeners on loopback:
 
-  hub  the API, /resolve/ and the /_control/ endpoints used by the tests;
+  hub  the API, /resolve/, /api/resolve-cache/ and the /_control/ endpoints
+       used by the tests (every answer but /_control/ is rate-limited);
   cdn  signed, expiring LFS / Xet-bridge downloads (the 302 targets).
 
 Usage: python3 t/hub/hub.py [--port P] [--cdn-port Q] [--host 127.0.0.1]
@@ -16,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import re
 import select
@@ -31,12 +34,30 @@ import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# Tokens with access to every repo, private and gated ones included.
 DEFAULT_TOKENS = (
     "hf_testtoken0123456789abcdefghijklmn",
     "hf_rotatedtoken0123456789abcdefghij",
 )
+# Valid tokens without access to private or gated repos (a fine-grained
+# token scoped to other repos, or a user who did not accept a gate).
+DEFAULT_NOACCESS_TOKENS = ("hf_noaccesstoken0123456789abcdefghij",)
 DEFAULT_URL_TTL = 3600
 DEFAULT_PAGE_SIZE = 1000
+# How /resolve/ answers for regular files: "cache307" (huggingface.co since
+# 2025-07: relative 307 to /api/resolve-cache/...), "cache307-linked" (the
+# same 307 plus X-Linked-Etag), "direct" (2024: 200 with the bytes).
+RESOLVE_MODES = ("cache307", "cache307-linked", "direct")
+DEFAULT_RESOLVE_MODE = "cache307"
+# Rate limits: fixed windows (seconds) counted from start/reset, one counter
+# per bucket; quotas are huggingface.co's anonymous per-IP ones.
+DEFAULT_QUOTA_WINDOW = 300
+DEFAULT_QUOTA = {"api": 500, "resolvers": 3000, "pages": 100}
+RATE_ACTION = {"api": "api", "resolvers": "resolve", "pages": "pages"}
+DEFAULT_RATELIMIT_RESET = 52   # `t` of the ratelimit fault's 429
+ANON_WARNING = "unauthenticated; Authenticate with a token to get higher rate limits."
+HUB_VARY = "Origin, Accept"
+WWW_AUTH = 'Bearer realm="Authentication required", charset="UTF-8"'
 # Fixed secret: signed CDN URLs stay valid across a restart of the hub.
 CDN_SECRET = b"fake-hub-cdn-signing-secret"
 # Request bodies larger than this are read and thrown away (uploads).
@@ -49,7 +70,8 @@ URL_PREFIX_KIND = {"datasets": "dataset", "spaces": "space"}
 # Words that follow the repo id in /api/{type}s/{repo}/<word>/...
 API_ACTIONS = {"revision", "tree", "paths-info", "xet-read-token", "commit",
                "preupload", "refs", "commits", "branch", "tag", "settings"}
-FAULT_KINDS = {"status", "reset", "truncate", "corrupt", "slow", "hang", "close"}
+FAULT_KINDS = {"status", "ratelimit", "reset", "truncate", "corrupt", "slow", "hang",
+               "close"}
 HEX40 = re.compile(r"[0-9a-f]{40}")
 
 
@@ -63,6 +85,39 @@ def git_blob_sha1(data):
 
 def iso_date(ts):
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(ts))
+
+
+def rate_bucket(path):
+    """The rate-limit bucket of a hub request path (no query)."""
+    if path.startswith("/api/resolve-cache/"):
+        return "resolvers"
+    if path == "/api" or path.startswith("/api/"):
+        return "api"
+    if "/resolve/" in path:
+        return "resolvers"
+    return "pages"
+
+
+def etag_matches(header, tag):
+    """Does an If-None-Match value (list, quoted or W/ tags, or *) match tag?"""
+    if header is None:
+        return False
+    for t in header.split(","):
+        t = t.strip()
+        if t == "*":
+            return True
+        if t.startswith("W/"):
+            t = t[2:]
+        if t.strip('"') == tag:
+            return True
+    return False
+
+
+def content_disposition(name):
+    """inline; filename*=UTF-8''<quoted>; filename="<ascii>"; (the Hub's shape)."""
+    ascii_name = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in name)
+    return "inline; filename*=UTF-8''%s; filename=\"%s\";" % (
+        urllib.parse.quote(name, safe=""), ascii_name)
 
 
 def truthy(value):
@@ -179,8 +234,10 @@ class FileEntry:
                        "oid sha256:%s\nsize %d\n" % (self.sha256, self.size)).encode()
             self.pointer_size = len(pointer)
             self.git_sha1 = git_blob_sha1(pointer)
-            if storage == "xet":
-                self.xet_hash = hashlib.sha256(b"xet:" + bytes.fromhex(self.sha256)).hexdigest()
+            # Every large file has a Xet-style hash: the CDN's ETag (LFS files
+            # are served from Xet storage too). Only Xet files advertise it
+            # (X-Xet-Hash, tree xetHash).
+            self.xet_hash = hashlib.sha256(b"xet:" + bytes.fromhex(self.sha256)).hexdigest()
 
     @property
     def etag(self):
@@ -332,7 +389,8 @@ def build_fixtures():
         "config.json": ("regular", _json_text({"model_type": "disabled"})),
     }, T0 + 7 * DAY, disabled=True)
 
-    renamed = {("model", "old-org/old-name"): "test-org/tiny-model"}
+    renamed = {("model", "old-org/old-name"): "test-org/tiny-model",
+               ("dataset", "old-org/old-dataset"): "test-org/tiny-dataset"}
     return repos, renamed
 
 
@@ -351,16 +409,18 @@ class Resp:
         self.end = src.size if end is None else end
 
 
-def json_resp(obj, status=200, headers=(), ctype="application/json"):
-    body = json.dumps(obj).encode()
+def json_resp(obj, status=200, headers=(), ctype="application/json", compact=False):
+    body = json.dumps(obj, separators=(",", ":") if compact else None).encode()
     return Resp(status, [("Content-Type", ctype)] + list(headers), body)
 
 
 def error_resp(status, code, message, headers=()):
+    """The Hub's error shape: X-Error-Code (if any), X-Error-Message, and a
+    compact JSON body {"error":"<message>"}."""
     h = [("X-Error-Message", message)]
     if code:
         h.insert(0, ("X-Error-Code", code))
-    return json_resp({"error": message}, status, h + list(headers))
+    return json_resp({"error": message}, status, h + list(headers), compact=True)
 
 
 def text_resp(status, text):
@@ -448,20 +508,25 @@ class App:
         repos, renamed = build_fixtures()
         with self.lock:
             self.repos, self.renamed = repos, renamed
-            self.blobs = {}   # sha256 -> source, what the CDN serves
+            self.blobs = {}   # sha256 -> FileEntry, what the CDN serves
             for r in repos.values():
                 for c in r.commits.values():
                     self._register_blobs(c)
             self.tokens = list(DEFAULT_TOKENS)
+            self.noaccess_tokens = list(DEFAULT_NOACCESS_TOKENS)
             self.url_ttl = DEFAULT_URL_TTL
             self.page_size = DEFAULT_PAGE_SIZE
+            self.resolve_mode = DEFAULT_RESOLVE_MODE
+            self.quota = dict(DEFAULT_QUOTA)
+            self.quota_window = DEFAULT_QUOTA_WINDOW
+            self._restart_rate_window()
             self.faults = []
             self.log = []
 
     def _register_blobs(self, commit):
         for fe in commit.files.values():
             if fe.storage != "regular":
-                self.blobs[fe.sha256] = fe.src
+                self.blobs[fe.sha256] = fe
 
     @property
     def hub_base(self):
@@ -490,40 +555,111 @@ class App:
                 return f
         return None
 
+    # -- rate limits ----------------------------------------------------------
+
+    def _restart_rate_window(self):
+        self.rate_start = time.monotonic()
+        self.rate_index = 0
+        self.rate_used = dict.fromkeys(DEFAULT_QUOTA, 0)
+
+    def _rate_window(self):
+        """Roll the fixed window if it ended; seconds left in the current one."""
+        now = time.monotonic()
+        n = int((now - self.rate_start) // self.quota_window)
+        if n != self.rate_index:
+            self.rate_index, self.rate_used = n, dict.fromkeys(DEFAULT_QUOTA, 0)
+        end = self.rate_start + (n + 1) * self.quota_window
+        return max(1, int(math.ceil(end - now)))
+
+    def count_request(self, path):
+        """Count one hub request in its bucket.
+
+        Returns {"bucket", "quota", "remaining", "reset" (seconds to the end of
+        the window), "exceeded" (the request is over the quota: answer 429)}.
+        """
+        with self.lock:
+            reset = self._rate_window()
+            bucket = rate_bucket(path)
+            self.rate_used[bucket] += 1
+            used, quota = self.rate_used[bucket], self.quota[bucket]
+            return {"bucket": bucket, "quota": quota, "remaining": max(0, quota - used),
+                    "reset": reset, "exceeded": used > quota}
+
+    def rate_headers(self, bucket, remaining, reset):
+        return [("RateLimit", '"%s";r=%d;t=%d' % (bucket, remaining, reset)),
+                ("RateLimit-Policy", '"fixed window";"%s";q=%d;w=%d'
+                 % (bucket, self.quota[bucket], self.quota_window))]
+
+    def too_many(self, bucket, reset, retry_after=None):
+        """The 429 of an exhausted bucket (r=0); Retry-After only when given."""
+        msg = ("You have exceeded our hourly quotas for action '%s'. We invite you to "
+               "retry later or on a new IP address." % RATE_ACTION[bucket])
+        headers = self.rate_headers(bucket, 0, reset)
+        if retry_after is not None:
+            headers.append(("Retry-After", str(retry_after)))
+        return error_resp(429, None, msg, headers)
+
+    def hub_headers(self, req, resp, rate):
+        """Add what every hub answer carries, unless the answer has it already
+        (a fault's own headers win): Vary, RateLimit, RateLimit-Policy, and
+        X-HF-Warning when no valid token was sent."""
+        extra = [("Vary", HUB_VARY)]
+        extra += self.rate_headers(rate["bucket"], rate["remaining"], rate["reset"])
+        if self.token_state(req) in ("none", "invalid"):
+            extra.append(("X-HF-Warning", ANON_WARNING))
+        have = {k.lower() for k, _ in resp.headers}
+        resp.headers += [(k, v) for k, v in extra if k.lower() not in have]
+
     # -- auth -----------------------------------------------------------------
 
     def token_state(self, req):
-        """"none", "valid" or "invalid" (header present but not a valid Bearer)."""
+        """"none", "valid" (full access), "noaccess" (valid, but no access to
+        private or gated repos) or "invalid" (header present, not a valid Bearer)."""
         auth = req.headers.get("Authorization")
         if auth is None:
             return "none"
         m = re.fullmatch(r"\s*Bearer\s+(\S+)\s*", auth, re.I)
-        return "valid" if m and m.group(1) in self.tokens else "invalid"
+        token = m.group(1) if m else None
+        if token in self.tokens:
+            return "valid"
+        if token in self.noaccess_tokens:
+            return "noaccess"
+        return "invalid"
 
     def access(self, req, kind, rid, moved_location):
         """(repo, None) when the request may see the repo, else (None, Resp).
 
         moved_location(new_id) builds the relative 307 target for renamed repos.
+        The error shapes are huggingface.co's (hub-protocol.md section 3).
         """
         tok = self.token_state(req)
         if tok == "invalid":
-            return None, error_resp(401, "RepoNotFound",
-                                    "Invalid credentials in Authorization header")
+            return None, error_resp(401, None, "Invalid credentials in Authorization header")
         if (kind, rid) in self.renamed:
             loc = moved_location(self.renamed[(kind, rid)])
             return None, Resp(307, [("Location", loc),
                                     ("Content-Type", "text/plain; charset=utf-8")])
         repo = self.repos.get((kind, rid))
         if repo is None or (repo.private and tok != "valid"):
-            return None, error_resp(404 if repo is None and tok == "valid" else 401,
-                                    "RepoNotFound", "Repository not found")
+            if tok == "none":
+                # The Hub does not tell an anonymous client whether the repo
+                # exists: no X-Error-Code.
+                return None, error_resp(401, None, "Invalid username or password.",
+                                        [("WWW-Authenticate", WWW_AUTH)])
+            return None, error_resp(404, "RepoNotFound", "Repository not found")
         if repo.disabled:
             return None, error_resp(403, None, "Access to this resource is disabled.")
         if repo.gated and tok != "valid":
+            if tok == "none":
+                return None, error_resp(
+                    401, "GatedRepo",
+                    "Access to %s %s is restricted. You must have access to it and be "
+                    "authenticated to access it. Please log in." % (kind, rid))
             return None, error_resp(
-                401, "GatedRepo",
-                "Access to model %s is restricted. You must have access to it and be "
-                "authenticated to access it. Please log in." % rid)
+                403, "GatedRepo",
+                "Access to %s %s is restricted and you are not in the authorized list. "
+                "Visit https://huggingface.co/%s%s to ask for access."
+                % (kind, rid, KIND_PREFIX[kind], rid))
         return repo, None
 
     def pick_repo_index(self, kind, segs, candidates):
@@ -582,10 +718,9 @@ class App:
             return error_resp(404, "EntryNotFound", "Entry not found",
                               [("X-Repo-Commit", cid)])
         if fe.storage == "regular":
-            headers = [("Content-Type", content_type(fpath)),
-                       ("ETag", '"%s"' % fe.git_sha1), ("X-Repo-Commit", cid),
-                       ("Accept-Ranges", "bytes")]
-            return ranged(req, headers, fe.src)
+            if self.redirects_to_cache(repo, fe):
+                return self.cache_redirect(req, repo, cid, fpath, fe, query)
+            return ranged(req, self.regular_headers(fpath, fe, cid), fe.src)
         linked = [("X-Repo-Commit", cid), ("X-Linked-Etag", '"%s"' % fe.sha256),
                   ("X-Linked-Size", str(fe.size)), ("ETag", '"%s"' % fe.sha256)]
         if fe.storage == "lfs":
@@ -605,6 +740,81 @@ class App:
         return Resp(302, [("Location", self.sign("/xet-bridge/" + fe.sha256))] + linked + xet +
                     [("Content-Type", "text/plain; charset=utf-8")])
 
+    @staticmethod
+    def regular_headers(fpath, fe, cid):
+        """Headers of a regular file's 200 (direct /resolve/ and resolve-cache)."""
+        return [("Content-Type", content_type(fpath)), ("ETag", '"%s"' % fe.git_sha1),
+                ("X-Repo-Commit", cid), ("Accept-Ranges", "bytes")]
+
+    def redirects_to_cache(self, repo, fe):
+        """Does /resolve/ answer this regular file with the resolve-cache 307?
+
+        Not in "direct" mode; never (as on huggingface.co) for private or
+        gated repos, single-segment repo ids or empty files: those get the
+        direct 200 in every mode.
+        """
+        return (self.resolve_mode != "direct" and not repo.private and not repo.gated
+                and "/" in repo.id and fe.size > 0)
+
+    def cache_redirect(self, req, repo, cid, fpath, fe, query):
+        """The relative 307 of a regular file to /api/resolve-cache/...
+
+        Location: /api/resolve-cache/{type}/{repo}/{commit}/{path}?[{query}&]
+        {the raw request path, fully percent-encoded}=&etag=%22{git sha1}%22.
+        No ETag / X-Linked-* (X-Linked-Etag in "cache307-linked" mode).
+        """
+        raw_path = req.raw.partition("?")[0]
+        params = [query] if query else []
+        params += [urllib.parse.quote(raw_path, safe="") + "=",
+                   "etag=" + urllib.parse.quote('"%s"' % fe.git_sha1, safe="")]
+        loc = "/api/resolve-cache/%s/%s/%s/%s?%s" % (
+            KIND_API[repo.kind], repo.id, cid, urllib.parse.quote(fpath, safe="/"),
+            "&".join(params))
+        headers = [("Content-Type", "text/plain; charset=utf-8"), ("Location", loc),
+                   ("X-Repo-Commit", cid), ("Accept-Ranges", "bytes"),
+                   ("X-Hub-Cache", "MISS"),
+                   ("Content-Disposition", content_disposition(fpath.rsplit("/", 1)[-1]))]
+        if self.resolve_mode == "cache307-linked":
+            headers.append(("X-Linked-Etag", '"%s"' % fe.git_sha1))
+        return Resp(307, headers, ("Temporary Redirect. Redirecting to %s" % loc).encode())
+
+    def resolve_cache(self, req, segs, query):
+        """GET|HEAD /api/resolve-cache/{type}/{repo}/{commit}/{path}[?...]
+
+        The 307's target: the bytes of a regular file at a commit id (the
+        query is ignored). Same access rules as /resolve/; the revision must
+        be a 40-hex commit of the repo; LFS/Xet paths are 404 EntryNotFound
+        (the Hub only redirects regular files here).
+        """
+        if len(segs) < 4 or segs[0] not in API_KIND:
+            return not_found()
+        kind, type_seg, rest = API_KIND[segs[0]], segs[0], segs[1:]
+        cands = [i for i in (1, 2) if len(rest) > i + 1]
+        known = [i for i in cands if (kind, join_path(rest[:i])) in self.repos
+                 or (kind, join_path(rest[:i])) in self.renamed]
+        commits = [i for i in cands if HEX40.fullmatch(rest[i])]
+        idx = (known or commits or cands[-1:])[0]
+        rid = join_path(rest[:idx])
+        rev = urllib.parse.unquote(rest[idx])
+        fpath = join_path(rest[idx + 1:])
+
+        def moved(new_id):
+            loc = "/api/resolve-cache/%s/%s/%s" % (type_seg, new_id, "/".join(rest[idx:]))
+            return loc + ("?" + query if query else "")
+
+        repo, err = self.access(req, kind, rid, moved)
+        if err:
+            return err
+        if not HEX40.fullmatch(rev) or rev not in repo.commits:
+            return self.rev_error(rev)
+        fe = repo.commits[rev].files.get(fpath)
+        if fe is None or fe.storage != "regular":
+            return error_resp(404, "EntryNotFound", "Entry not found", [("X-Repo-Commit", rev)])
+        headers = self.regular_headers(fpath, fe, rev)
+        if etag_matches(req.headers.get("If-None-Match"), fe.git_sha1):
+            return Resp(304, headers)
+        return ranged(req, headers, fe.src)
+
     def sign(self, path):
         expires = int(time.time()) + int(self.url_ttl)
         return "%s%s?expires=%d&sig=%s" % (self.cdn_base, path, expires,
@@ -621,13 +831,17 @@ class App:
         m = req.method
         if segs == ["whoami-v2"] and m in ("GET", "HEAD"):
             tok = self.token_state(req)
-            if tok != "valid":
-                msg = ("Invalid credentials in Authorization header" if tok == "invalid"
-                       else "Invalid username or password.")
-                return error_resp(401, None, msg)
-            return json_resp({"type": "user", "name": "test-user",
+            if tok == "invalid":
+                return error_resp(401, None, "Invalid credentials in Authorization header")
+            if tok == "none":
+                return error_resp(401, None, "Invalid username or password.",
+                                  [("WWW-Authenticate", WWW_AUTH)])
+            name = "test-user" if tok == "valid" else "test-noaccess-user"
+            return json_resp({"type": "user", "name": name,
                               "auth": {"type": "access_token",
                                        "accessToken": {"displayName": "test", "role": "read"}}})
+        if segs and segs[0] == "resolve-cache" and m in ("GET", "HEAD"):
+            return self.resolve_cache(req, segs[1:], query)
         if len(segs) >= 2 and segs[0] in API_KIND:
             kind, rest = API_KIND[segs[0]], segs[1:]
             cands = [i for i in (1, 2) if len(rest) > i and rest[i] in API_ACTIONS]
@@ -765,15 +979,23 @@ class App:
             except (ValueError, KeyError, TypeError):
                 return json_resp({"error": "Invalid cursor"}, 400)
         size = max(1, int(self.page_size))
+        try:   # `limit` may lower the page size, never raise it; bad values are ignored
+            limit = int(q["limit"][-1]) if "limit" in q else 0
+        except ValueError:
+            limit = 0
+        if limit >= 1:
+            size = min(size, limit)
         expand = truthy(q.get("expand", "false"))
         page = [self.entry_json(repo, cid, p, fe, expand) for p, fe in entries[offset:offset + size]]
         headers = [("X-Repo-Commit", cid)]
         if offset + size < len(entries):
             cursor = base64.urlsafe_b64encode(json.dumps({"o": offset + size}).encode())
             cursor = cursor.decode().rstrip("=")
-            # Same path and query (without the old cursor), absolute URL.
-            parts = [p for p in query.split("&") if p and not p.startswith("cursor=")]
-            parts.append("cursor=" + cursor)
+            # Absolute URL: same path, the query without the old limit and
+            # cursor, then limit=<page size>&cursor=<next> (as huggingface.co).
+            parts = [p for p in query.split("&") if p and urllib.parse.unquote(
+                p.partition("=")[0]) not in ("limit", "cursor")]
+            parts += ["limit=%d" % size, "cursor=" + cursor]
             headers.append(("Link", '<%s%s?%s>; rel="next"' % (self.hub_base, path, "&".join(parts))))
         return json_resp(page, headers=headers)
 
@@ -816,12 +1038,13 @@ class App:
             return text_resp(403, "Signature mismatch")
         if time.time() > int(expires):
             return text_resp(403, "Request has expired")
-        src = self.blobs.get(m.group(2))
-        if src is None:
+        fe = self.blobs.get(m.group(2))
+        if fe is None:
             return not_found()
+        # Like the Xet bridge: the ETag is the Xet hash, never the sha256.
         headers = [("Content-Type", "application/octet-stream"),
-                   ("ETag", '"%s"' % m.group(2)), ("Accept-Ranges", "bytes")]
-        return ranged(req, headers, src)
+                   ("ETag", '"%s"' % fe.xet_hash), ("Accept-Ranges", "bytes")]
+        return ranged(req, headers, fe.src)
 
     # -- control ----------------------------------------------------------------
 
@@ -862,7 +1085,8 @@ class App:
                 out.append({"kind": kind, "id": rid, "renamed_to": new, "refs": {},
                             "commits": {}})
         return json_resp({"repos": out, "hub_port": self.hub_port, "cdn_port": self.cdn_port,
-                          "tokens": list(self.tokens)})
+                          "tokens": list(self.tokens),
+                          "noaccess_tokens": list(self.noaccess_tokens)})
 
     def _repo_arg(self, args):
         kind = norm_kind(args.get("kind") or "model")
@@ -887,20 +1111,59 @@ class App:
                           ("ETag", '"%s"' % fe.etag)], src=fe.src)
 
     def ctl_config(self, data, q):
+        # Validate everything first: a bad request changes nothing.
+        mode = data.get("resolve_mode", DEFAULT_RESOLVE_MODE)
+        if mode not in RESOLVE_MODES:
+            raise ControlError(400, "resolve_mode must be one of %s" % list(RESOLVE_MODES))
+        quota = data.get("quota", {})
+        if not isinstance(quota, dict) or not set(quota) <= set(DEFAULT_QUOTA):
+            raise ControlError(400, "quota must be an object with keys among %s"
+                               % sorted(DEFAULT_QUOTA))
+        try:
+            quota = {k: int(v) for k, v in quota.items()}
+            window = int(data.get("quota_window", 1))
+            url_ttl = int(data.get("url_ttl", self.url_ttl))
+            page_size = max(1, int(data.get("page_size", self.page_size)))
+        except (TypeError, ValueError):
+            raise ControlError(400, "quotas, quota_window, url_ttl and page_size must be integers")
+        if min(list(quota.values()) + [0]) < 0 or window < 1:
+            raise ControlError(400, "quotas must be >= 0 and quota_window >= 1")
         with self.lock:
             if "url_ttl" in data:
-                self.url_ttl = int(data["url_ttl"])
+                self.url_ttl = url_ttl
             if "page_size" in data:
-                self.page_size = max(1, int(data["page_size"]))
-            return json_resp({"url_ttl": self.url_ttl, "page_size": self.page_size})
+                self.page_size = page_size
+            if "resolve_mode" in data:
+                self.resolve_mode = mode
+            self.quota.update(quota)   # counters are kept
+            if "quota_window" in data:
+                self.quota_window = window
+                self._restart_rate_window()
+            return json_resp({"url_ttl": self.url_ttl, "page_size": self.page_size,
+                              "resolve_mode": self.resolve_mode, "quota": dict(self.quota),
+                              "quota_window": self.quota_window})
+
+    def ctl_ratelimit(self, data, q):
+        """The rate-limit counters of the current window (not counted)."""
+        with self.lock:
+            reset = self._rate_window()
+            buckets = {b: {"quota": self.quota[b], "used": self.rate_used[b],
+                           "remaining": max(0, self.quota[b] - self.rate_used[b])}
+                       for b in DEFAULT_QUOTA}
+            return json_resp({"window": self.quota_window, "reset": reset,
+                              "buckets": buckets})
 
     def ctl_tokens(self, data, q):
-        tokens = data.get("tokens")
-        if not isinstance(tokens, list):
-            raise ControlError(400, "tokens must be a list")
+        lists = {k: data[k] for k in ("tokens", "noaccess_tokens") if k in data}
+        if not lists or not all(isinstance(v, list) for v in lists.values()):
+            raise ControlError(400, "tokens and/or noaccess_tokens must be given, as lists")
         with self.lock:
-            self.tokens = [str(t) for t in tokens]
-        return json_resp({"ok": True, "tokens": tokens})
+            if "tokens" in lists:
+                self.tokens = [str(t) for t in lists["tokens"]]
+            if "noaccess_tokens" in lists:
+                self.noaccess_tokens = [str(t) for t in lists["noaccess_tokens"]]
+            return json_resp({"ok": True, "tokens": list(self.tokens),
+                              "noaccess_tokens": list(self.noaccess_tokens)})
 
     def ctl_move(self, data, q):
         with self.lock:
@@ -919,7 +1182,13 @@ class App:
             raise ControlError(400, "repo and path are required")
         storage = "xet" if truthy(data.get("xet", False)) else (
             "lfs" if truthy(data.get("lfs", False)) else "regular")
-        if "content" in data:   # extension: explicit text for a regular file
+        if "content_b64" in data:   # any bytes (binary), base64
+            try:
+                src = BytesSource(base64.b64decode(str(data["content_b64"]), validate=True))
+            except ValueError:
+                raise ControlError(400, "content_b64 is not valid base64")
+            seed = "content:" + sha1_hex(src.data)
+        elif "content" in data:   # explicit text
             src = _text(str(data["content"]))
             seed = "content:" + sha1_hex(src.data)
         else:
@@ -957,6 +1226,15 @@ class App:
         except re.error as e:
             raise ControlError(400, "bad regex: %s" % e)
         f = dict(data)
+        if kind == "ratelimit":
+            if data.get("bucket") not in (None,) + tuple(DEFAULT_QUOTA):
+                raise ControlError(400, "bucket must be one of %s" % sorted(DEFAULT_QUOTA))
+            try:
+                f["reset"] = int(data.get("reset", DEFAULT_RATELIMIT_RESET))
+                if data.get("retry_after") is not None:
+                    f["retry_after"] = int(data["retry_after"])
+            except (TypeError, ValueError):
+                raise ControlError(400, "reset and retry_after must be integers")
         f.update({"server": server, "re": rx, "kind": kind,
                   "count": int(data.get("count", 1))})
         with self.lock:
@@ -964,8 +1242,8 @@ class App:
         return json_resp({"ok": True})
 
 
-LOG_KEYS = ("server", "method", "path", "auth", "range", "accept", "status", "bytes",
-            "complete")
+LOG_KEYS = ("server", "method", "path", "auth", "range", "accept", "if_none_match",
+            "status", "bytes", "complete")
 
 
 class ControlError(Exception):
@@ -1023,9 +1301,12 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"server": role, "method": self.command, "path": raw,
                  "auth": self.headers.get("Authorization"),
                  "range": self.headers.get("Range"), "accept": self.headers.get("Accept"),
+                 "if_none_match": self.headers.get("If-None-Match"),
                  "status": None, "bytes": 0, "complete": False}
         with app.lock:
             app.log.append(entry)
+        # Every hub request uses quota, whatever its answer (faults included).
+        rate = app.count_request(path) if role == "hub" else None
         fault = app.take_fault(role, self.command, raw)
         kind = fault["kind"] if fault else None
         if kind == "close":
@@ -1034,10 +1315,19 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "hang":
             return self._hang()
         if kind == "status":
-            headers = list((fault.get("headers") or {}).items())
-            return self._send(Resp(int(fault.get("code", 503)), headers), entry)
-        with app.lock:
-            resp = app.hub_route(req) if role == "hub" else app.cdn_route(req)
+            resp = Resp(int(fault.get("code", 503)), list((fault.get("headers") or {}).items()))
+            fault = None
+        elif kind == "ratelimit":
+            bucket = fault.get("bucket") or rate_bucket(path)
+            resp = app.too_many(bucket, fault["reset"], fault.get("retry_after"))
+            fault = None
+        elif rate is not None and rate["exceeded"]:
+            resp = app.too_many(rate["bucket"], rate["reset"])
+        else:
+            with app.lock:
+                resp = app.hub_route(req) if role == "hub" else app.cdn_route(req)
+        if role == "hub":
+            app.hub_headers(req, resp, rate)
         self._send(resp, entry, fault)
 
     def _safe_dispatch(self):
@@ -1112,7 +1402,9 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, resp, entry=None, fault=None):
         kind = fault["kind"] if fault else None
         body_len = resp.end - resp.start
-        headers = resp.headers + [("Content-Length", str(body_len))]
+        headers = list(resp.headers)
+        if resp.status != 304:   # a 304 has no body and no Content-Length
+            headers.append(("Content-Length", str(body_len)))
         if kind in ("truncate", "reset"):
             self.close_connection = True
         if self.close_connection:
