@@ -272,15 +272,17 @@ ngx_http_hf_api_revision_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
                                       NULL);
     }
 
-    if ((status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
+    /* the Hub down or rate-limiting the cache: what was cached at the
+     * last known commit is still the answer */
+
+    if ((status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR
+         || status == NGX_HTTP_TOO_MANY_REQUESTS)
         && ctx->have_commit)
     {
         ctx->stale = 1;
 
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "hf: hub unreachable (%i) for \"%V\", using the last "
-                      "known commit %s", status ? status : f->status,
-                      &ctx->target.repo, ctx->commit);
+        ngx_http_hf_log_stale(r, status ? status : f->status,
+                              &ctx->target.repo, &r->uri, ctx->commit);
 
         return ngx_http_hf_api_fetch(r, ctx);
     }
@@ -462,9 +464,6 @@ static ngx_int_t
 ngx_http_hf_api_failed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_int_t status)
 {
-    ngx_int_t             rc;
-    ngx_str_t             value;
-    ngx_table_elt_t      *code, *message, *commit;
     ngx_http_hf_fetch_t  *f;
     ngx_http_upstream_t  *u;
 
@@ -487,37 +486,11 @@ ngx_http_hf_api_failed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     if (status >= NGX_HTTP_MOVED_PERMANENTLY && status < NGX_HTTP_BAD_REQUEST
         && u->headers_in.location)
     {
-        /* a renamed repository: the client asks again, under our prefix */
-
-        rc = ngx_http_hf_rewrite_location(r->pool, ctx->conf,
-                                          &u->headers_in.location->value,
-                                          &value);
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (rc == NGX_OK) {
-            if (ngx_http_hf_add_header(r, "Location", &value, NULL)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            return ngx_http_hf_send_error(r, status, NULL, NULL, NULL);
-        }
-
-        status = NGX_HTTP_BAD_GATEWAY;
+        return ngx_http_hf_send_renamed(r, ctx, status,
+                                        &u->headers_in.location->value);
     }
 
-    code = ngx_http_hf_fetch_header(f, "X-Error-Code", 12);
-    message = ngx_http_hf_fetch_header(f, "X-Error-Message", 15);
-    commit = ngx_http_hf_fetch_header(f, "X-Repo-Commit", 13);
-
-    return ngx_http_hf_send_error(r, status, code ? &code->value : NULL,
-                                  message ? &message->value : NULL,
-                                  commit && commit->value.len
-                                            == NGX_HTTP_HF_COMMIT_LEN
-                                  ? commit->value.data : NULL);
+    return ngx_http_hf_send_hub_error(r, f, status);
 }
 
 

@@ -290,6 +290,13 @@ ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
         {
             f->result = NGX_HTTP_HF_FETCH_DONE;
 
+        } else if (f->streaming && rc == NGX_OK && f->offset == f->end) {
+            /*
+             * An empty file from the cache: nginx sends a subrequest's
+             * empty cached body as headers alone, with no last buffer.
+             */
+            f->result = NGX_HTTP_HF_FETCH_DONE;
+
         } else {
             f->result = NGX_HTTP_HF_FETCH_FAILED;
             f->status = (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? rc

@@ -152,6 +152,7 @@ typedef struct {
     unsigned                    verifying:1;
     unsigned                    corrupt:1;
     unsigned                    done:1;
+    unsigned                    followed:1;   /* the Hub's redirect to itself */
 } ngx_http_hf_fetch_t;
 
 
@@ -185,6 +186,8 @@ struct ngx_http_hf_ctx_s {
     unsigned                    cache_hit:1;  /* the bytes came from the cache */
     unsigned                    hub_asked:1;  /* the Hub answered metadata */
     unsigned                    stale:1;      /* the Hub was unreachable */
+    unsigned                    meta_at_commit:1;  /* asked at ctx->commit */
+    unsigned                    hub_commit:1; /* the Hub named ctx->commit */
 };
 
 

@@ -321,45 +321,171 @@ ngx_http_hf_parse_api(ngx_pool_t *pool, ngx_str_t *rest,
 
 
 ngx_int_t
-ngx_http_hf_rewrite_location(ngx_pool_t *pool, ngx_http_hf_loc_conf_t *conf,
-    ngx_str_t *location, ngx_str_t *out)
+ngx_http_hf_hub_path(ngx_http_hf_loc_conf_t *conf, ngx_str_t *location,
+    ngx_str_t *path)
 {
-    u_char     *p;
-    ngx_str_t   path;
-
-    path = *location;
+    *path = *location;
 
     /* absolute on the Hub's own origin, or relative to it */
 
-    if (path.len > conf->remote_origin.len
-        && ngx_strncmp(path.data, conf->remote_origin.data,
+    if (path->len > conf->remote_origin.len
+        && ngx_strncmp(path->data, conf->remote_origin.data,
                        conf->remote_origin.len) == 0
-        && path.data[conf->remote_origin.len] == '/')
+        && path->data[conf->remote_origin.len] == '/')
     {
-        path.data += conf->remote_origin.len;
-        path.len -= conf->remote_origin.len;
+        path->data += conf->remote_origin.len;
+        path->len -= conf->remote_origin.len;
     }
 
-    if (path.len == 0 || path.data[0] != '/'
-        || path.len <= conf->remote_path.len + 1
-        || ngx_strncmp(path.data, conf->remote_path.data,
+    /* "//host/..." is another host, whatever the remote's path */
+
+    if (path->len < 2 || path->data[0] != '/' || path->data[1] == '/'
+        || path->len <= conf->remote_path.len + 1
+        || ngx_strncmp(path->data, conf->remote_path.data,
                        conf->remote_path.len) != 0
-        || path.data[conf->remote_path.len] != '/')
+        || path->data[conf->remote_path.len] != '/')
     {
         return NGX_DECLINED;
     }
 
-    path.data += conf->remote_path.len + 1;
-    path.len -= conf->remote_path.len + 1;
+    return NGX_OK;
+}
 
-    out->len = conf->prefix.len + path.len;
-    out->data = ngx_pnalloc(pool, out->len);
+
+ngx_uint_t
+ngx_http_hf_is_resolve_cache(ngx_http_hf_loc_conf_t *conf, ngx_str_t *path)
+{
+    static u_char  api[] = "/api/resolve-cache/";
+
+    return path->len > conf->remote_path.len + sizeof(api) - 1
+           && ngx_strncmp(path->data + conf->remote_path.len, api,
+                          sizeof(api) - 1) == 0;
+}
+
+
+/*
+ * The Hub moved a renamed repository: it redirects what was asked (the
+ * "asked" URL) to the same path under the new name.  The client is sent
+ * to its own URL with the new name, so that it asks again for what it
+ * asked (a tree, repository info with its query, a file at a branch),
+ * not for what the cache happened to ask the Hub.
+ */
+
+ngx_int_t
+ngx_http_hf_renamed_location(ngx_http_request_t *r,
+    ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *t, ngx_str_t *asked,
+    ngx_str_t *location, ngx_str_t *out)
+{
+    u_char     *p;
+    size_t      head, repo_at;
+    ngx_str_t   hub, ask, tail, repo, rest, args;
+
+    if (ngx_http_hf_hub_path(conf, location, &hub) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_hf_request_rest(r, conf, &rest, &args) != NGX_OK
+        || asked->len <= conf->remote_origin.len)
+    {
+        goto verbatim;
+    }
+
+    p = ngx_strlchr(hub.data, hub.data + hub.len, '?');
+    if (p) {
+        hub.len = p - hub.data;
+    }
+
+    /* the asked URL is the remote's: its path on the origin, as hub's */
+
+    ask.data = asked->data + conf->remote_origin.len;
+    ask.len = asked->len - conf->remote_origin.len;
+
+    p = ngx_strlchr(ask.data, ask.data + ask.len, '?');
+    if (p) {
+        ask.len = p - ask.data;
+    }
+
+    /* where the repository id is: "/api/models/" or "/datasets/" before it */
+
+    if (t->api_type.len) {
+        repo_at = sizeof("api//") - 1 + t->api_type.len;
+
+    } else {
+        repo_at = t->kind_prefix.len;
+    }
+
+    head = conf->remote_path.len + 1 + repo_at;
+
+    if (ask.len < head + t->repo.len
+        || ngx_strncmp(ask.data + head, t->repo.data, t->repo.len) != 0
+        || rest.len < repo_at + t->repo.len
+        || ngx_strncmp(rest.data + repo_at, t->repo.data, t->repo.len) != 0)
+    {
+        goto verbatim;
+    }
+
+    tail.data = ask.data + head + t->repo.len;
+    tail.len = ask.len - head - t->repo.len;
+
+    if (hub.len <= head + tail.len
+        || ngx_strncmp(hub.data, ask.data, head) != 0
+        || ngx_strncmp(hub.data + hub.len - tail.len, tail.data, tail.len)
+           != 0)
+    {
+        goto verbatim;
+    }
+
+    repo.data = hub.data + head;
+    repo.len = hub.len - head - tail.len;
+
+    for (p = repo.data; p < repo.data + repo.len; p++) {
+        if (!ngx_http_hf_isalnum(*p)
+            && *p != '-' && *p != '_' && *p != '.' && *p != '/')
+        {
+            goto verbatim;
+        }
+    }
+
+    out->len = conf->prefix.len + rest.len - t->repo.len + repo.len
+               + (args.len ? 1 + args.len : 0);
+    out->data = ngx_pnalloc(r->pool, out->len);
     if (out->data == NULL) {
         return NGX_ERROR;
     }
 
     p = ngx_cpymem(out->data, conf->prefix.data, conf->prefix.len);
-    ngx_memcpy(p, path.data, path.len);
+    p = ngx_cpymem(p, rest.data, repo_at);
+    p = ngx_cpymem(p, repo.data, repo.len);
+    p = ngx_cpymem(p, rest.data + repo_at + t->repo.len,
+                   rest.len - repo_at - t->repo.len);
+
+    if (args.len) {
+        *p++ = '?';
+        p = ngx_cpymem(p, args.data, args.len);
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+
+verbatim:
+
+    /* another shape of URL: the Hub's own path, under the prefix */
+
+    hub = *location;
+    (void) ngx_http_hf_hub_path(conf, location, &hub);
+
+    hub.data += conf->remote_path.len + 1;
+    hub.len -= conf->remote_path.len + 1;
+
+    out->len = conf->prefix.len + hub.len;
+    out->data = ngx_pnalloc(r->pool, out->len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(out->data, conf->prefix.data, conf->prefix.len),
+               hub.data, hub.len);
 
     return NGX_OK;
 }

@@ -44,12 +44,14 @@ static ngx_int_t ngx_http_hf_resolve_meta(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_meta_done(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_commit(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_follow(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_str_t *path);
+static ngx_int_t ngx_http_hf_resolve_file_meta(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_int_t status);
 static ngx_int_t ngx_http_hf_resolve_unreachable(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_int_t status);
-static ngx_int_t ngx_http_hf_resolve_hub_error(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx, ngx_int_t status);
-static ngx_int_t ngx_http_hf_resolve_renamed(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx, ngx_int_t status, ngx_str_t *location);
 static ngx_int_t ngx_http_hf_resolve_serve(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_str_t *url, ngx_uint_t authorize);
 static ngx_int_t ngx_http_hf_resolve_direct(ngx_http_request_t *r,
@@ -201,6 +203,7 @@ ngx_http_hf_resolve_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     if (ctx->have_commit && !ctx->revision_stale) {
         rev.data = ctx->commit;
         rev.len = NGX_HTTP_HF_COMMIT_LEN;
+        ctx->meta_at_commit = 1;
 
     } else {
         rev = ctx->target.rev;
@@ -219,49 +222,70 @@ ngx_http_hf_resolve_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 }
 
 
+/*
+ * The Hub's answer to the HEAD:
+ *
+ *   200  the file's metadata (a private or gated repository, an empty
+ *        file, an old Hub; or the answer of /api/resolve-cache/);
+ *   307  relative, to /api/resolve-cache/...: a regular file since July
+ *        2025, followed here, never shown to the client;
+ *   307  relative, to another /resolve/ or /api/ path: a renamed
+ *        repository, passed on under the distribution's prefix;
+ *   302  to another host (the CDN): an LFS or Xet file, with its
+ *        X-Linked-Etag and X-Linked-Size;
+ *   429, 5xx, no answer: the last known commit, when there is one;
+ *   4xx  passed on, the way the Hub's clients expect them.
+ */
+
 static ngx_int_t
 ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    size_t                n;
     ngx_int_t             status;
-    ngx_str_t             url;
+    ngx_str_t             url, path;
     ngx_uint_t            authorize;
-    ngx_table_elt_t      *commit, *etag, *linked_etag, *linked_size, *type;
+    ngx_table_elt_t      *location;
     ngx_http_hf_fetch_t  *f;
-    ngx_http_upstream_t  *u;
 
     f = ctx->fetch;
     status = ngx_http_hf_fetch_status(f);
 
-    if (status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+    if (status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR
+        || status == NGX_HTTP_TOO_MANY_REQUESTS)
+    {
         return ngx_http_hf_resolve_unreachable(r, ctx, status);
     }
 
-    u = f->sr->upstream;
     ctx->hub_asked = 1;
 
     if (status >= NGX_HTTP_BAD_REQUEST) {
-        return ngx_http_hf_resolve_hub_error(r, ctx, status);
+        return ngx_http_hf_send_hub_error(r, f, status);
     }
 
-    commit = ngx_http_hf_fetch_header(f, "X-Repo-Commit", 13);
-    linked_etag = ngx_http_hf_fetch_header(f, "X-Linked-Etag", 13);
-    linked_size = ngx_http_hf_fetch_header(f, "X-Linked-Size", 13);
-    etag = ngx_http_hf_fetch_header(f, "ETag", 4);
-    type = ngx_http_hf_fetch_header(f, "Content-Type", 12);
+    location = NULL;
 
-    if (status >= NGX_HTTP_MOVED_PERMANENTLY && status < NGX_HTTP_BAD_REQUEST
-        && u->headers_in.location && linked_etag == NULL)
-    {
-        /* a renamed repository: the client asks again, under our prefix */
-        return ngx_http_hf_resolve_renamed(r, ctx, status,
-                                           &u->headers_in.location->value);
-    }
+    if (status >= NGX_HTTP_MOVED_PERMANENTLY) {
+        location = f->sr->upstream->headers_in.location;
 
-    if (status != NGX_HTTP_OK
-        && !(status >= NGX_HTTP_MOVED_PERMANENTLY
-             && status < NGX_HTTP_BAD_REQUEST && u->headers_in.location))
-    {
+        if (location == NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "hf: %i without a Location from \"%V\"", status,
+                          &f->url);
+            return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL,
+                                          NULL, NULL);
+        }
+
+        if (ngx_http_hf_hub_path(ctx->conf, &location->value, &path)
+            == NGX_OK)
+        {
+            if (ngx_http_hf_is_resolve_cache(ctx->conf, &path)) {
+                return ngx_http_hf_resolve_follow(r, ctx, &path);
+            }
+
+            return ngx_http_hf_send_renamed(r, ctx, status,
+                                            &location->value);
+        }
+
+    } else if (status != NGX_HTTP_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hf: unexpected status %i from \"%V\"", status,
                       &f->url);
@@ -269,73 +293,17 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
                                       NULL);
     }
 
-    if (commit == NULL || commit->value.len != NGX_HTTP_HF_COMMIT_LEN
-        || !ngx_http_hf_is_hex(commit->value.data, NGX_HTTP_HF_COMMIT_LEN))
-    {
+    if (ngx_http_hf_resolve_commit(r, ctx) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "hf: no valid X-Repo-Commit from \"%V\"", &f->url);
         return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
                                       NULL);
     }
 
-    ngx_memcpy(ctx->commit, commit->value.data, NGX_HTTP_HF_COMMIT_LEN);
-
-    /*
-     * The file's identity: X-Linked-Etag (the sha256 of an LFS/Xet file),
-     * else ETag (a sha256, or a git blob sha1 for a regular file).
-     */
-
-    if (linked_etag == NULL) {
-        linked_etag = etag;
-
-    } else {
-        etag = NULL;
-    }
-
-    if (linked_etag == NULL
-        || ngx_http_hf_etag_hex(&linked_etag->value, ctx->file.etag,
-                                NGX_HTTP_HF_SHA256_LEN, &n)
-           != NGX_OK
-        || (n != NGX_HTTP_HF_SHA256_LEN
-            && (n != NGX_HTTP_HF_SHA1_LEN || etag == NULL)))
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hf: no usable ETag/X-Linked-Etag from \"%V\"",
-                      &f->url);
+    if (ngx_http_hf_resolve_file_meta(r, ctx, status) != NGX_OK) {
         return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
                                       NULL);
     }
-
-    ctx->file.flags = (n == NGX_HTTP_HF_SHA256_LEN) ? NGX_HTTP_HF_FILE_LFS : 0;
-
-    if (linked_size) {
-        ctx->file.size = ngx_atoof(linked_size->value.data,
-                                   linked_size->value.len);
-
-    } else if (status == NGX_HTTP_OK) {
-        ctx->file.size = u->headers_in.content_length_n;
-
-    } else {
-        ctx->file.size = NGX_ERROR;
-    }
-
-    if (ctx->file.size < 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hf: no file size from \"%V\"", &f->url);
-        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
-                                      NULL);
-    }
-
-    if (status == NGX_HTTP_OK && type && !(ctx->file.flags
-                                           & NGX_HTTP_HF_FILE_LFS))
-    {
-        ctx->file.content_type = type->value;
-
-    } else {
-        ngx_str_set(&ctx->file.content_type, "application/octet-stream");
-    }
-
-    ngx_http_hf_revision_record(r, ctx);
 
     if (ngx_http_hf_resolve_lookup_file(r, ctx) == NGX_ERROR) {
         return NGX_ERROR;
@@ -363,11 +331,13 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return ngx_http_hf_resolve_serve(r, ctx, NULL, 1);
     }
 
-    /* where the bytes are: the redirect target, or the Hub at the commit */
+    /*
+     * Where the bytes are: the CDN's signed URL (no token goes there),
+     * the /api/resolve-cache/ URL just asked, or the Hub at the commit.
+     */
 
-    if (status != NGX_HTTP_OK) {
-        if (ngx_http_hf_absolute_url(r, ctx, &u->headers_in.location->value,
-                                     &url)
+    if (location) {
+        if (ngx_http_hf_absolute_url(r, ctx, &location->value, &url)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -375,12 +345,203 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
         authorize = 0;
 
+    } else if (f->followed) {
+        url = f->url;
+        authorize = 1;
+
     } else {
         ngx_str_null(&url);
         authorize = 1;
     }
 
     return ngx_http_hf_resolve_serve(r, ctx, &url, authorize);
+}
+
+
+/*
+ * X-Repo-Commit of the Hub's answer: the commit the revision asked is at.
+ * The first answer that names it records the revision; the answer of
+ * /api/resolve-cache/ may repeat it or not.
+ */
+
+static ngx_int_t
+ngx_http_hf_resolve_commit(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_hf_fetch_header(ctx->fetch, "X-Repo-Commit",
+                                 sizeof("X-Repo-Commit") - 1);
+
+    if (h == NULL || h->value.len != NGX_HTTP_HF_COMMIT_LEN
+        || !ngx_http_hf_is_hex(h->value.data, NGX_HTTP_HF_COMMIT_LEN))
+    {
+        return ctx->hub_commit ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (ctx->hub_commit
+        && ngx_strncmp(ctx->commit, h->value.data, NGX_HTTP_HF_COMMIT_LEN)
+           == 0)
+    {
+        return NGX_OK;
+    }
+
+    ngx_memcpy(ctx->commit, h->value.data, NGX_HTTP_HF_COMMIT_LEN);
+    ctx->hub_commit = 1;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf resolve: \"%V\" of \"%V\" is at %s",
+                   &ctx->target.rev, &ctx->target.repo, ctx->commit);
+
+    if (ctx->meta_at_commit) {
+        /* asked at the commit: the branch itself was not asked */
+        ctx->have_commit = 1;
+        return NGX_OK;
+    }
+
+    ngx_http_hf_revision_record(r, ctx);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A regular file: /resolve/ redirects to /api/resolve-cache/, whose answer
+ * has the ETag (the git blob sha1) and the size.  The redirect names the
+ * commit already: a file verified at that commit needs no second request.
+ */
+
+static ngx_int_t
+ngx_http_hf_resolve_follow(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_str_t *path)
+{
+    ngx_str_t                url;
+    ngx_http_hf_fetch_t     *f;
+    ngx_http_hf_loc_conf_t  *conf;
+
+    if (ngx_http_hf_resolve_commit(r, ctx) == NGX_OK) {
+
+        if (ngx_http_hf_resolve_lookup_file(r, ctx) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->have_file) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "hf resolve: \"%V\" verified at the commit of "
+                           "the redirect", &ctx->target.path);
+
+            return ngx_http_hf_resolve_serve(r, ctx, NULL, 1);
+        }
+    }
+
+    if (ctx->fetches >= NGX_HTTP_HF_MAX_FETCHES) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: too many redirects for \"%V\" of \"%V\"",
+                      &ctx->target.path, &ctx->target.repo);
+        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
+                                      NULL);
+    }
+
+    conf = ctx->conf;
+
+    url.len = conf->remote_origin.len + path->len;
+    url.data = ngx_pnalloc(r->pool, url.len);
+    if (url.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(url.data, conf->remote_origin.data,
+                          conf->remote_origin.len),
+               path->data, path->len);
+
+    f = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_fetch_t));
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    f->url = url;
+    f->authorization = conf->token;     /* the Hub's own host */
+    f->followed = 1;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf resolve: following the Hub to \"%V\"", &url);
+
+    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_META);
+}
+
+
+/*
+ * The file's identity from the Hub's headers: X-Linked-Etag (the sha256
+ * of an LFS/Xet file), else ETag (a sha256, or a git blob sha1 for a
+ * regular file); X-Linked-Size, else the Content-Length of a 200.
+ */
+
+static ngx_int_t
+ngx_http_hf_resolve_file_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_int_t status)
+{
+    size_t                n;
+    ngx_table_elt_t      *etag, *linked_etag, *linked_size, *type;
+    ngx_http_hf_fetch_t  *f;
+
+    f = ctx->fetch;
+
+    linked_etag = ngx_http_hf_fetch_header(f, "X-Linked-Etag",
+                                           sizeof("X-Linked-Etag") - 1);
+    linked_size = ngx_http_hf_fetch_header(f, "X-Linked-Size",
+                                           sizeof("X-Linked-Size") - 1);
+    etag = ngx_http_hf_fetch_header(f, "ETag", sizeof("ETag") - 1);
+    type = ngx_http_hf_fetch_header(f, "Content-Type",
+                                    sizeof("Content-Type") - 1);
+
+    if (linked_etag == NULL) {
+        linked_etag = etag;
+
+    } else {
+        etag = NULL;
+    }
+
+    if (linked_etag == NULL
+        || ngx_http_hf_etag_hex(&linked_etag->value, ctx->file.etag,
+                                NGX_HTTP_HF_SHA256_LEN, &n)
+           != NGX_OK
+        || (n != NGX_HTTP_HF_SHA256_LEN
+            && (n != NGX_HTTP_HF_SHA1_LEN || etag == NULL)))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: no usable ETag/X-Linked-Etag from \"%V\"",
+                      &f->url);
+        return NGX_ERROR;
+    }
+
+    ctx->file.flags = (n == NGX_HTTP_HF_SHA256_LEN) ? NGX_HTTP_HF_FILE_LFS : 0;
+
+    if (linked_size) {
+        ctx->file.size = ngx_atoof(linked_size->value.data,
+                                   linked_size->value.len);
+
+    } else if (status == NGX_HTTP_OK) {
+        ctx->file.size = f->sr->upstream->headers_in.content_length_n;
+
+    } else {
+        ctx->file.size = NGX_ERROR;
+    }
+
+    if (ctx->file.size < 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: no file size from \"%V\"", &f->url);
+        return NGX_ERROR;
+    }
+
+    if (status == NGX_HTTP_OK && type
+        && !(ctx->file.flags & NGX_HTTP_HF_FILE_LFS))
+    {
+        ctx->file.content_type = type->value;
+
+    } else {
+        ngx_str_set(&ctx->file.content_type, "application/octet-stream");
+    }
+
+    return NGX_OK;
 }
 
 
@@ -396,19 +557,21 @@ ngx_http_hf_resolve_unreachable(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         if (ctx->have_file) {
             ctx->stale = 1;
 
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "hf: hub unreachable (%i) for \"%V\", serving "
-                          "\"%V\" at last known commit %s",
-                          status ? status : ctx->fetch->status,
-                          &ctx->target.repo, &ctx->target.path, ctx->commit);
+            ngx_http_hf_log_stale(r, status ? status : ctx->fetch->status,
+                                  &ctx->target.repo, &ctx->target.path,
+                                  ctx->commit);
 
             return ngx_http_hf_resolve_serve(r, ctx, NULL, 1);
         }
     }
 
     if (status) {
-        /* the Hub's own 5xx, passed on: clients fall back to their cache */
-        return ngx_http_hf_resolve_hub_error(r, ctx, status);
+        /*
+         * The Hub's own 429 or 5xx, passed on: clients back off on a 429
+         * with its RateLimit headers, and fall back to their own cache
+         * on a 5xx.
+         */
+        return ngx_http_hf_send_hub_error(r, ctx->fetch, status);
     }
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -421,61 +584,6 @@ ngx_http_hf_resolve_unreachable(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
                                   ? NGX_HTTP_GATEWAY_TIME_OUT
                                   : NGX_HTTP_BAD_GATEWAY,
                                   NULL, NULL, NULL);
-}
-
-
-static ngx_int_t
-ngx_http_hf_resolve_hub_error(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_int_t status)
-{
-    u_char            *commit;
-    ngx_table_elt_t   *code, *message, *h;
-
-    code = ngx_http_hf_fetch_header(ctx->fetch, "X-Error-Code", 12);
-    message = ngx_http_hf_fetch_header(ctx->fetch, "X-Error-Message", 15);
-    h = ngx_http_hf_fetch_header(ctx->fetch, "X-Repo-Commit", 13);
-
-    commit = NULL;
-
-    if (h && h->value.len == NGX_HTTP_HF_COMMIT_LEN
-        && ngx_http_hf_is_hex(h->value.data, h->value.len))
-    {
-        commit = h->value.data;
-    }
-
-    return ngx_http_hf_send_error(r, status, code ? &code->value : NULL,
-                                  message ? &message->value : NULL, commit);
-}
-
-
-static ngx_int_t
-ngx_http_hf_resolve_renamed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_int_t status, ngx_str_t *location)
-{
-    ngx_int_t  rc;
-    ngx_str_t  value;
-
-    rc = ngx_http_hf_rewrite_location(r->pool, ctx->conf, location, &value);
-
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hf: redirect outside the hub from \"%V\": \"%V\"",
-                      &ctx->fetch->url, location);
-        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
-                                      NULL);
-    }
-
-    /* a plain header: nginx would make r->headers_out.location absolute */
-
-    if (ngx_http_hf_add_header(r, "Location", &value, NULL) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_hf_send_error(r, status, NULL, NULL, NULL);
 }
 
 
@@ -631,7 +739,7 @@ ngx_http_hf_resolve_blob(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 static ngx_int_t
 ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    ngx_str_t             url;
+    ngx_str_t             url, path;
     ngx_http_hf_fetch_t  *f;
 
     f = ctx->fetch;
@@ -648,7 +756,10 @@ ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
     case NGX_HTTP_HF_FETCH_REDIRECT:
 
-        /* an LFS file asked at the Hub: its CDN URL needs no token */
+        /*
+         * A file asked at the Hub: an LFS file's CDN URL needs no token,
+         * a regular file's /api/resolve-cache/ URL is the Hub's own.
+         */
 
         if (!r->header_sent && !f->direct) {
             if (ngx_http_hf_absolute_url(r, ctx, &f->location, &url)
@@ -657,7 +768,11 @@ ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
                 return NGX_ERROR;
             }
 
-            return ngx_http_hf_resolve_blob(r, ctx, &url, 0, 0);
+            return ngx_http_hf_resolve_blob(r, ctx, &url,
+                                            ngx_http_hf_hub_path(ctx->conf,
+                                                &f->location, &path)
+                                            == NGX_OK,
+                                            0);
         }
 
         break;
@@ -680,6 +795,10 @@ ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     if (r->header_sent) {
         /* never a complete-looking wrong answer: abort the connection */
         return NGX_ERROR;
+    }
+
+    if (f->status == NGX_HTTP_TOO_MANY_REQUESTS) {
+        return ngx_http_hf_send_hub_error(r, f, f->status);
     }
 
     return ngx_http_hf_send_error(r,
@@ -1084,6 +1203,168 @@ ngx_http_hf_send_error(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * An error of the Hub, passed on the way its clients read them: the error
+ * code and message, the commit, and the rate limit headers a client backs
+ * off by.  A 401 without X-Error-Code is the Hub's answer to an anonymous
+ * request for a missing or private repository; huggingface_hub reads it
+ * as RepositoryNotFoundError only from an https:// endpoint, so the cache,
+ * often on http://, names it RepoNotFound.  A rejected token is left as
+ * the Hub said it.
+ */
+
+ngx_int_t
+ngx_http_hf_send_hub_error(ngx_http_request_t *r, ngx_http_hf_fetch_t *f,
+    ngx_int_t status)
+{
+    u_char           *commit;
+    ngx_str_t        *code_value, *message_value;
+    ngx_uint_t        i;
+    ngx_table_elt_t  *code, *message, *h;
+
+    static ngx_str_t  repo_not_found = ngx_string("RepoNotFound");
+    static ngx_str_t  bad_token =
+        ngx_string("Invalid credentials in Authorization header");
+
+    static ngx_str_t  rate_limit_headers[] = {
+        ngx_string("RateLimit"),
+        ngx_string("RateLimit-Policy"),
+        ngx_string("Retry-After")
+    };
+
+    code = ngx_http_hf_fetch_header(f, "X-Error-Code",
+                                    sizeof("X-Error-Code") - 1);
+    message = ngx_http_hf_fetch_header(f, "X-Error-Message",
+                                       sizeof("X-Error-Message") - 1);
+    h = ngx_http_hf_fetch_header(f, "X-Repo-Commit",
+                                 sizeof("X-Repo-Commit") - 1);
+
+    code_value = code ? &code->value : NULL;
+    message_value = message ? &message->value : NULL;
+
+    if (status == NGX_HTTP_UNAUTHORIZED && code == NULL
+        && !(message && message->value.len == bad_token.len
+             && ngx_strncmp(message->value.data, bad_token.data,
+                            bad_token.len) == 0))
+    {
+        code_value = &repo_not_found;
+    }
+
+    commit = NULL;
+
+    if (h && h->value.len == NGX_HTTP_HF_COMMIT_LEN
+        && ngx_http_hf_is_hex(h->value.data, h->value.len))
+    {
+        commit = h->value.data;
+    }
+
+    for (i = 0; i < sizeof(rate_limit_headers) / sizeof(ngx_str_t); i++) {
+        h = ngx_http_hf_fetch_header(f, (char *) rate_limit_headers[i].data,
+                                     rate_limit_headers[i].len);
+
+        if (h && ngx_http_hf_add_header(r, (char *) rate_limit_headers[i].data,
+                                        &h->value, NULL)
+                 != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (status == NGX_HTTP_TOO_MANY_REQUESTS && ngx_http_hf_log_once(r)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hf: the hub rate-limits the cache (429) for \"%V\" "
+                      "and nothing is cached: 429 passed on", &f->url);
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf: hub error %i passed on for \"%V\"", status, &f->url);
+
+    return ngx_http_hf_send_error(r, status, code_value, message_value,
+                                  commit);
+}
+
+
+/* a renamed repository: the client asks again, under the new name */
+
+ngx_int_t
+ngx_http_hf_send_renamed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_int_t status, ngx_str_t *location)
+{
+    ngx_int_t  rc;
+    ngx_str_t  value;
+
+    rc = ngx_http_hf_renamed_location(r, ctx->conf, &ctx->target,
+                                      &ctx->fetch->url, location, &value);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: redirect outside the hub from \"%V\": \"%V\"",
+                      &ctx->fetch->url, location);
+        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
+                                      NULL);
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf: \"%V\" renamed: \"%V\"", &ctx->target.repo, &value);
+
+    /* a plain header: nginx would make r->headers_out.location absolute */
+
+    if (ngx_http_hf_add_header(r, "Location", &value, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hf_send_error(r, status, NULL, NULL, NULL);
+}
+
+
+/*
+ * Serving what is cached while the Hub cannot answer (down, or rate
+ * limiting the cache) is normal operation for a cache: logged at warn,
+ * at most once a second per worker, so that a rate limit does not flood
+ * the log.
+ */
+
+void
+ngx_http_hf_log_stale(ngx_http_request_t *r, ngx_int_t status,
+    ngx_str_t *repo, ngx_str_t *what, u_char *commit)
+{
+    if (!ngx_http_hf_log_once(r)) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hf: hub unreachable (%i), \"%V\" at %s", status,
+                       what, commit);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "hf: hub %s (%i) for \"%V\", serving \"%V\" at last "
+                  "known commit %s",
+                  status == NGX_HTTP_TOO_MANY_REQUESTS ? "rate-limits the cache"
+                                                       : "unreachable",
+                  status, repo, what, commit);
+}
+
+
+/* one warning a second per worker for what may happen on every request */
+
+ngx_uint_t
+ngx_http_hf_log_once(ngx_http_request_t *r)
+{
+    static time_t  last;
+
+    if (last == ngx_time()) {
+        return 0;
+    }
+
+    last = ngx_time();
+
+    return 1;
 }
 
 

@@ -31,7 +31,7 @@ any GET . => 0
 
 
 
-=== TEST 2: GET of a regular file: the bytes, fetched from the Hub at the commit
+=== TEST 2: GET of a regular file: the bytes, from /api/resolve-cache/ at the commit
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- perl
@@ -40,8 +40,9 @@ my $r = http_get('/hf/test-org/tiny-model/resolve/main/config.json');
 is $r->{status}, 200, 'status';
 is sha256_hex($r->{body}), $f->{sha256}, 'bytes';
 is $r->{headers}{etag}, qq{"$f->{git_sha1}"}, 'ETag';
-is hub_count('hub', 'GET', "^/test-org/tiny-model/resolve/$f->{commit}/config\\.json\$"), 1,
-   'bytes asked at the commit, not the branch';
+is hub_count('hub', 'GET', "^/api/resolve-cache/models/test-org/tiny-model/$f->{commit}/config\\.json\\?"), 1,
+   'bytes asked where the Hub redirected, at the commit';
+is hub_count('hub', 'GET', "/resolve/"), 0, 'no GET of /resolve/';
 
 
 

@@ -43,7 +43,7 @@ is hub_count('cdn', 'GET', '^/lfs/'), 2, 'fetched again, not served from the cor
 --- perl
 my $f = hub_file('model', 'test-org/tiny-model', 'main', 'README.md');
 my $url = "/hf/test-org/tiny-model/resolve/$f->{commit}/README.md";
-hub_control('fault', { server => 'hub', method => 'GET', match => '/README\.md$', kind => 'corrupt', offset => 3 });
+hub_control('fault', { server => 'hub', method => 'GET', match => '/README\.md(\?|$)', kind => 'corrupt', offset => 3 });
 main::check_refused($url, $f, 'corrupt');
 like error_log_text(), qr/hash mismatch for "README\.md" .* expected $f->{git_sha1}/, 'logged with the git sha1';
 is sha256_hex(http_get($url)->{body}), $f->{sha256}, 'next GET: right bytes';

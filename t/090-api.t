@@ -65,7 +65,7 @@ my ($direct) = main::list_tree(hub_url() . '/api/models/test-org/tiny-model/tree
 ok $pages > 2, "several pages ($pages)";
 is_deeply [sort @$paths], [sort @$direct], 'the same entries as the Hub';
 my $r = http_get('/hf/api/models/test-org/tiny-model/tree/main?recursive=true&expand=false');
-like $r->{headers}{link}, qr{^<http://localhost/hf/api/models/test-org/tiny-model/tree/[0-9a-f]{40}\?recursive=true&expand=false&cursor=[^>]+>; rel="next"$},
+like $r->{headers}{link}, qr{^<http://localhost/hf/api/models/test-org/tiny-model/tree/[0-9a-f]{40}\?recursive=true&expand=false&limit=2&cursor=[^>]+>; rel="next"$},
      'Link points at the distribution';
 my @hub = grep { $_->{server} eq 'hub' && $_->{path} =~ m{/tree/} } @{ hub_log() };
 ok !grep({ $_->{path} !~ /recursive=true&expand=false/ } @hub), 'query strings kept exactly';
@@ -224,7 +224,11 @@ is $p->{status}, 204, 'preflight: 204';
 like $p->{headers}{'access-control-allow-headers'}, qr/\brange\b/i, 'preflight: Range allowed';
 like $p->{headers}{'access-control-allow-methods'}, qr/\bGET\b/, 'preflight: GET allowed';
 --- hub_requests
-hub * . => 4
+hub HEAD ^/test-org/tiny-model/resolve/main/config\.json$ => 1
+hub * ^/api/resolve-cache/ => 2
+hub GET ^/api/models/test-org/tiny-model/revision/ => 1
+hub HEAD ^/test-org/no-such/ => 1
+hub * . => 5
 
 
 

@@ -599,7 +599,7 @@ sub _run_block {
     }
     my $flat = join "\n", map { ref $_ eq 'ARRAY' ? map({ $_ // '' } @$_) : $_ // '' } values %v;
     my $hub_used = ($b->{raw} . $flat) =~ /TEST_NGINX_(?:HUB|CDN)|\bhub_/;
-    if ($hub_used) { _ensure_hub(); hub_control('reset') }
+    if ($hub_used) { _ensure_hub(); hub_control('reset'); $Fixtures = undef }
     $v{$_} = _subst($v{$_}) for keys %v;
 
     nginx_stop();
