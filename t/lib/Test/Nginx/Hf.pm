@@ -254,7 +254,7 @@ sub _write_conf {
         . "daemon on;\nmaster_process on;\nworker_processes $Workers;\n"
         . "error_log logs/error.log " . ($b->{log_level} // $LogLevel) . ";\n"
         . "pid logs/nginx.pid;\n"
-        . ($> == 0 ? "user root root;\n" : '')
+        . (defined $b->{user} ? "user $b->{user};\n" : $> == 0 ? "user root root;\n" : '')
         . join('', map { "env $_;\n" } sort keys %env)
         . "events { worker_connections 1024; }\n"
         . "http {\n    access_log logs/access.log;\n"
