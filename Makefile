@@ -118,8 +118,12 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(HF_SRCS)
 $(BUILD)/hf-meta: tools/hf-meta.c src/ngx_http_hf_records.h | deps
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ tools/hf-meta.c -llmdb
 
+# As root, nginx runs its workers as "nobody": they must be able to enter
+# RUNDIR (a "mktemp -d" is 0700), where nginx makes the directories they
+# write their own.
 run: build
 	@mkdir -p $(RUNDIR)/conf $(RUNDIR)/logs $(RUNDIR)/tmp
+	@if [ "$$(id -u)" = 0 ]; then chmod go+x $(RUNDIR); fi
 	sed -e 's|@MODULE@|$(MODULE)|g' \
 	    -e 's|@PORT@|$(PORT)|g' \
 	    -e 's|@HF_UPSTREAM@|$(HF_UPSTREAM)|g' \

@@ -13,6 +13,7 @@
 #include "ngx_http_hf_module.h"
 #include "ngx_http_hf_api.h"
 #include "ngx_http_hf_cors.h"
+#include "ngx_http_hf_dirs.h"
 #include "ngx_http_hf_fetch.h"
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_resolve.h"
@@ -498,6 +499,8 @@ ngx_http_hf_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_http_hf_dirs_check(cycle, hmcf);
+
     return ngx_http_hf_store_create(cycle, &hmcf->metadata_path,
                                     hmcf->metadata_size);
 }
@@ -519,6 +522,8 @@ ngx_http_hf_init_process(ngx_cycle_t *cycle)
     if (hmcf == NULL || hmcf->metadata_path.len == 0) {
         return NGX_OK;
     }
+
+    ngx_http_hf_dirs_worker(cycle, hmcf);
 
     /* without its store a worker still serves: it verifies and proxies */
 

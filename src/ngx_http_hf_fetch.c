@@ -51,6 +51,7 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 static ngx_str_t  ngx_http_hf_head_method = ngx_string("HEAD");
 static ngx_str_t  ngx_http_hf_post_method = ngx_string("POST");
+static ngx_str_t  ngx_http_hf_no_zone = ngx_null_string;
 
 
 typedef enum {
@@ -812,7 +813,9 @@ ngx_http_hf_fetch_variable(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_HF_VAR_CACHE_ZONE:
-        s = &f->cache_zone;
+        /* a cache this worker cannot write: "" turns proxy_cache off */
+        s = f->request->conf->cache_unusable ? &ngx_http_hf_no_zone
+                                             : &f->cache_zone;
         break;
 
     case NGX_HTTP_HF_VAR_CONTENT_TYPE:

@@ -59,6 +59,8 @@ typedef struct {
     ngx_str_t                   cache_scope; /* "public", "private/NAME" */
     time_t                      revision_ttl;
     ngx_flag_t                  cors;
+
+    unsigned                    cache_unusable:1;  /* per worker: see dirs */
 } ngx_http_hf_loc_conf_t;
 
 

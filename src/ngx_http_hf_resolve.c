@@ -644,6 +644,7 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
      */
 
     if (ctx->range && !ctx->range_to_end && !ctx->have_file
+        && !ctx->conf->cache_unusable
         && (ctx->range_start > 0 || ctx->range_end < ctx->file.size - 1))
     {
         return ngx_http_hf_resolve_direct(r, ctx, url, authorize);
@@ -813,6 +814,11 @@ void
 ngx_http_hf_resolve_verified(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
     ngx_http_hf_store_t  *store;
+
+    if (ctx->conf->cache_unusable) {
+        /* verified, but not cached: nothing to record */
+        return;
+    }
 
     store = ngx_http_hf_store(r);
 

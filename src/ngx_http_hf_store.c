@@ -32,11 +32,19 @@ typedef struct {
 } ngx_http_hf_pending_hit_t;
 
 
+/* the databases of the environment, named by index: see store_get/put */
+
+typedef enum {
+    NGX_HTTP_HF_DB_REVISIONS = 0,
+    NGX_HTTP_HF_DB_FILES,
+    NGX_HTTP_HF_DB_BLOBS,
+    NGX_HTTP_HF_DB_COUNT
+} ngx_http_hf_db_e;
+
+
 struct ngx_http_hf_store_s {
     MDB_env                    *env;
-    MDB_dbi                     revisions;
-    MDB_dbi                     files;
-    MDB_dbi                     blobs;
+    MDB_dbi                     dbi[NGX_HTTP_HF_DB_COUNT];
     MDB_txn                    *read_txn;
     ngx_log_t                  *log;
     ngx_str_t                   path;
@@ -56,9 +64,9 @@ static int ngx_http_hf_store_env(ngx_str_t *path, size_t size,
 static ngx_int_t ngx_http_hf_store_dbis(ngx_http_hf_store_t *store,
     unsigned flags);
 static ngx_int_t ngx_http_hf_store_get(ngx_http_hf_store_t *store,
-    MDB_dbi dbi, ngx_str_t *key, void *rec, size_t size);
+    ngx_http_hf_db_e db, ngx_str_t *key, void *rec, size_t size);
 static ngx_int_t ngx_http_hf_store_put(ngx_http_hf_store_t *store,
-    MDB_dbi dbi, ngx_str_t *key, void *rec, size_t size);
+    ngx_http_hf_db_e db, ngx_str_t *key, void *rec, size_t size);
 static void ngx_http_hf_store_write_error(ngx_http_hf_store_t *store,
     const char *what, int rc);
 static void ngx_http_hf_store_flush_handler(ngx_event_t *ev);
@@ -224,7 +232,7 @@ ngx_http_hf_store_get_revision(ngx_http_hf_store_t *store, ngx_str_t *key,
     ngx_int_t                    rc;
     ngx_http_hf_revision_rec_t   rec;
 
-    rc = ngx_http_hf_store_get(store, store->revisions, key, &rec,
+    rc = ngx_http_hf_store_get(store, NGX_HTTP_HF_DB_REVISIONS, key, &rec,
                                sizeof(rec));
     if (rc != NGX_OK) {
         return rc;
@@ -249,7 +257,7 @@ ngx_http_hf_store_put_revision(ngx_http_hf_store_t *store, ngx_str_t *key,
     ngx_memcpy(rec.commit, commit, NGX_HTTP_HF_COMMIT_LEN);
     rec.resolved = ngx_time();
 
-    return ngx_http_hf_store_put(store, store->revisions, key, &rec,
+    return ngx_http_hf_store_put(store, NGX_HTTP_HF_DB_REVISIONS, key, &rec,
                                  sizeof(rec));
 }
 
@@ -263,7 +271,7 @@ ngx_http_hf_store_get_file(ngx_http_hf_store_t *store, ngx_str_t *key,
     ngx_int_t                rc;
     ngx_http_hf_file_rec_t   rec;
 
-    rc = ngx_http_hf_store_get(store, store->files, key, &rec, sizeof(rec));
+    rc = ngx_http_hf_store_get(store, NGX_HTTP_HF_DB_FILES, key, &rec, sizeof(rec));
     if (rc != NGX_OK) {
         return rc;
     }
@@ -315,7 +323,7 @@ ngx_http_hf_store_put_file(ngx_http_hf_store_t *store, ngx_str_t *key,
                        NGX_HTTP_HF_MAX_CONTENT_TYPE - 1));
     ngx_memcpy(rec.cache_key, cache_key->data, cache_key->len);
 
-    return ngx_http_hf_store_put(store, store->files, key, &rec, sizeof(rec));
+    return ngx_http_hf_store_put(store, NGX_HTTP_HF_DB_FILES, key, &rec, sizeof(rec));
 }
 
 
@@ -326,7 +334,7 @@ ngx_http_hf_store_get_blob(ngx_http_hf_store_t *store, ngx_str_t *cache_key,
     ngx_int_t               rc;
     ngx_http_hf_blob_rec_t  rec;
 
-    rc = ngx_http_hf_store_get(store, store->blobs, cache_key, &rec,
+    rc = ngx_http_hf_store_get(store, NGX_HTTP_HF_DB_BLOBS, cache_key, &rec,
                                sizeof(rec));
     if (rc != NGX_OK) {
         return rc;
@@ -347,7 +355,7 @@ ngx_http_hf_store_put_blob(ngx_http_hf_store_t *store, ngx_str_t *cache_key,
     rec.size = (uint64_t) size;
     rec.verified = ngx_time();
 
-    return ngx_http_hf_store_put(store, store->blobs, cache_key, &rec,
+    return ngx_http_hf_store_put(store, NGX_HTTP_HF_DB_BLOBS, cache_key, &rec,
                                  sizeof(rec));
 }
 
@@ -433,7 +441,7 @@ ngx_http_hf_store_flush(ngx_http_hf_store_t *store)
         k.mv_size = hit[i].key.len;
         k.mv_data = hit[i].key.data;
 
-        rc = mdb_get(txn, store->files, &k, &v);
+        rc = mdb_get(txn, store->dbi[NGX_HTTP_HF_DB_FILES], &k, &v);
         if (rc != 0 || v.mv_size != sizeof(rec)) {
             continue;
         }
@@ -450,7 +458,7 @@ ngx_http_hf_store_flush(ngx_http_hf_store_t *store)
         v.mv_size = sizeof(rec);
         v.mv_data = &rec;
 
-        rc = mdb_put(txn, store->files, &k, &v, 0);
+        rc = mdb_put(txn, store->dbi[NGX_HTTP_HF_DB_FILES], &k, &v, 0);
         if (rc != 0) {
             ngx_http_hf_store_write_error(store, "mdb_put(hits)", rc);
             mdb_txn_abort(txn);
@@ -512,13 +520,16 @@ ngx_http_hf_store_dbis(ngx_http_hf_store_t *store, unsigned flags)
         goto failed;
     }
 
-    rc = mdb_dbi_open(txn, "revisions", flags, &store->revisions);
+    rc = mdb_dbi_open(txn, "revisions", flags,
+                      &store->dbi[NGX_HTTP_HF_DB_REVISIONS]);
     if (rc == 0) {
-        rc = mdb_dbi_open(txn, "files", flags, &store->files);
+        rc = mdb_dbi_open(txn, "files", flags,
+                          &store->dbi[NGX_HTTP_HF_DB_FILES]);
     }
 
     if (rc == 0) {
-        rc = mdb_dbi_open(txn, "blobs", flags, &store->blobs);
+        rc = mdb_dbi_open(txn, "blobs", flags,
+                          &store->dbi[NGX_HTTP_HF_DB_BLOBS]);
     }
 
     if (rc != 0) {
@@ -591,7 +602,7 @@ ngx_http_hf_store_end(ngx_http_hf_store_t *store)
 
 
 static ngx_int_t
-ngx_http_hf_store_get(ngx_http_hf_store_t *store, MDB_dbi dbi,
+ngx_http_hf_store_get(ngx_http_hf_store_t *store, ngx_http_hf_db_e db,
     ngx_str_t *key, void *rec, size_t size)
 {
     int          rc;
@@ -611,7 +622,7 @@ ngx_http_hf_store_get(ngx_http_hf_store_t *store, MDB_dbi dbi,
     k.mv_size = key->len;
     k.mv_data = key->data;
 
-    rc = mdb_get(store->read_txn, dbi, &k, &v);
+    rc = mdb_get(store->read_txn, store->dbi[db], &k, &v);
 
     if (rc == 0 && v.mv_size == size
         && *(uint32_t *) v.mv_data == NGX_HTTP_HF_STORE_VERSION)
@@ -641,7 +652,7 @@ ngx_http_hf_store_get(ngx_http_hf_store_t *store, MDB_dbi dbi,
 
 
 static ngx_int_t
-ngx_http_hf_store_put(ngx_http_hf_store_t *store, MDB_dbi dbi,
+ngx_http_hf_store_put(ngx_http_hf_store_t *store, ngx_http_hf_db_e db,
     ngx_str_t *key, void *rec, size_t size)
 {
     int       rc;
@@ -670,7 +681,7 @@ ngx_http_hf_store_put(ngx_http_hf_store_t *store, MDB_dbi dbi,
     v.mv_size = size;
     v.mv_data = rec;
 
-    rc = mdb_put(txn, dbi, &k, &v, 0);
+    rc = mdb_put(txn, store->dbi[db], &k, &v, 0);
     if (rc != 0) {
         mdb_txn_abort(txn);
         ngx_http_hf_store_write_error(store, "mdb_put", rc);
