@@ -15,6 +15,7 @@
 #include "ngx_http_hf_cors.h"
 #include "ngx_http_hf_dirs.h"
 #include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_log.h"
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_resolve.h"
 #include "ngx_http_hf_store.h"
@@ -384,6 +385,10 @@ ngx_http_hf_postconfiguration(ngx_conf_t *cf)
         }
 
         ngx_http_hf_check_resolver(cf, dist[i]);
+    }
+
+    if (ngx_http_hf_log_protect(cf, hmcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     return ngx_http_hf_fetch_init(cf);

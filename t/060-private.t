@@ -100,3 +100,27 @@ location /hf-private/ { hf_distribution private; }
 --- perl
 is http_head('/hf/test-org/private-model/resolve/main/config.json')->{status}, 401, 'off: no token';
 is http_head('/hf-private/test-org/private-model/resolve/main/config.json')->{status}, 200, 'inherited token';
+
+
+
+=== TEST 9: error_log at debug: nginx's own lines about the Hub requests carry no token
+--- log_level: debug
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- perl
+my $base = '/hf-private/test-org/private-model';
+is http_get("$base/resolve/main/weights.bin")->{status}, 200, 'LFS file';
+is http_get("$base/resolve/main/config.json")->{status}, 200, 'regular file';
+is http_get('/hf-private/test-org/tiny-model/resolve/main/README.md')->{status}, 200, 'through the 307';
+is http_get('/hf-private/api/models/test-org/private-model/tree/main')->{status}, 200, 'API';
+is http_request('POST', '/hf-private/api/models/test-org/private-model/paths-info/main',
+                { 'Content-Type' => 'application/x-www-form-urlencoded' }, 'paths=config.json')->{status},
+   200, 'paths-info';
+hub_control('fault', { server => 'hub', kind => 'status', code => 500, match => 'README' });
+is http_get('/hf-private/test-org/tiny-model/resolve/v1.0/README.md')->{status}, 500, 'a Hub error';
+my $log = error_log_text();
+like $log, qr/\[debug\].*http proxy header/, 'nginx logged the requests it sent, at debug';
+like $log, qr/Authorization: Bearer \[hf_token\]/, 'with the token masked';
+unlike $log, qr/testtoken/, 'the token is in no log line';
+my $n = () = $log =~ /\[hf_token\]/g;
+ok $n >= 10, "masked $n times";
