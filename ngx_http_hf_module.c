@@ -51,6 +51,9 @@ static char *ngx_http_hf_token(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hf_metadata(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hf_redirect_hosts(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_array_t *ngx_http_hf_default_redirect_hosts(ngx_conf_t *cf);
 static char *ngx_http_hf_add_fetch_location(ngx_conf_t *cf,
     ngx_http_core_loc_conf_t *pclcf, const char *suffix, const char *text);
 static char *ngx_http_hf_parse_remote(ngx_conf_t *cf,
@@ -174,6 +177,13 @@ static ngx_command_t  ngx_http_hf_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hf_loc_conf_t, cors),
+      NULL },
+
+    { ngx_string("hf_redirect_hosts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hf_redirect_hosts,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("hf_metadata"),
@@ -438,6 +448,7 @@ ngx_http_hf_create_loc_conf(ngx_conf_t *cf)
 
     hlcf->revision_ttl = NGX_CONF_UNSET;
     hlcf->cors = NGX_CONF_UNSET;
+    hlcf->redirect_hosts = NGX_CONF_UNSET_PTR;
 
     return hlcf;
 }
@@ -467,6 +478,16 @@ ngx_http_hf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->cache_zone, prev->cache_zone, "");
     ngx_conf_merge_sec_value(conf->revision_ttl, prev->revision_ttl, 300);
     ngx_conf_merge_value(conf->cors, prev->cors, 1);
+
+    if (conf->redirect_hosts == NGX_CONF_UNSET_PTR) {
+        conf->redirect_hosts = (prev->redirect_hosts != NGX_CONF_UNSET_PTR)
+                               ? prev->redirect_hosts
+                               : ngx_http_hf_default_redirect_hosts(cf);
+
+        if (conf->redirect_hosts == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     /*
      * Content fetched with a server token lives under its distribution's
@@ -831,6 +852,94 @@ invalid:
                        "\"http://host[:port][/path]\" or \"https://...\"",
                        url);
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * hf_redirect_hosts NAME|*.DOMAIN ...: where the Hub's redirects may lead
+ * besides the remote's own host (see ngx_http_hf_redirect_allowed()).
+ */
+
+static char *
+ngx_http_hf_redirect_hosts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hf_loc_conf_t *hlcf = conf;
+
+    u_char      *p;
+    ngx_str_t   *value, *host;
+    ngx_uint_t   i;
+
+    if (hlcf->redirect_hosts != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    hlcf->redirect_hosts = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                            sizeof(ngx_str_t));
+    if (hlcf->redirect_hosts == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (p = value[i].data; p < value[i].data + value[i].len; p++) {
+            if (!(ngx_http_hf_isalnum(*p) || *p == '-' || *p == '.'
+                  || (*p == '*' && p == value[i].data && value[i].len > 2
+                      && p[1] == '.')))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid hf_redirect_hosts \"%V\": a host "
+                                   "name, or \"*.\" and a domain",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        host = ngx_array_push(hlcf->redirect_hosts);
+        if (host == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *host = value[i];
+        ngx_strlow(host->data, host->data, host->len);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* huggingface.co's CDNs and Xet bridges: cdn-lfs.hf.co, *.xethub.hf.co... */
+
+static ngx_array_t *
+ngx_http_hf_default_redirect_hosts(ngx_conf_t *cf)
+{
+    ngx_str_t    *host;
+    ngx_uint_t    i;
+    ngx_array_t  *hosts;
+
+    static ngx_str_t  defaults[] = {
+        ngx_string("hf.co"),
+        ngx_string("*.hf.co"),
+        ngx_string("huggingface.co"),
+        ngx_string("*.huggingface.co")
+    };
+
+    hosts = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+    if (hosts == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < sizeof(defaults) / sizeof(ngx_str_t); i++) {
+        host = ngx_array_push(hosts);
+        if (host == NULL) {
+            return NULL;
+        }
+
+        *host = defaults[i];
+    }
+
+    return hosts;
 }
 
 

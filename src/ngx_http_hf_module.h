@@ -54,6 +54,7 @@ typedef struct {
     ngx_str_t                   remote_path;    /* path part, no trailing / */
 
     ngx_str_t                   token;       /* "Bearer ..."; "" when off */
+    ngx_array_t                *redirect_hosts;   /* ngx_str_t, lower case */
 
     ngx_str_t                   cache_zone;  /* hf_cache */
     ngx_str_t                   cache_scope; /* "public", "private/NAME" */

@@ -491,6 +491,160 @@ verbatim:
 }
 
 
+/*
+ * A redirect of the Hub is followed only to the remote's own host or to a
+ * host of hf_redirect_hosts ("name", or "*.domain" for any name under it),
+ * and never back to this server: anything else would let an answer of
+ * the Hub (or of whatever answers in its name) send the worker to
+ * loopback services, private addresses, or into a loop on its own lock.
+ */
+
+ngx_int_t
+ngx_http_hf_redirect_allowed(ngx_http_request_t *r,
+    ngx_http_hf_loc_conf_t *conf, ngx_str_t *url, const char **why)
+{
+    u_char      *p, *end, *host, *colon, *remote_host, *remote_end;
+    size_t       len, n;
+    ngx_str_t   *pattern, local, server;
+    ngx_uint_t   i, port, allowed;
+    u_char       text[NGX_SOCKADDR_STRLEN];
+
+    end = url->data + url->len;
+
+    if (url->len > 7 && ngx_strncasecmp(url->data, (u_char *) "http://", 7)
+                        == 0)
+    {
+        host = url->data + 7;
+        port = 80;
+
+    } else if (url->len > 8
+               && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
+    {
+        host = url->data + 8;
+        port = 443;
+
+    } else {
+        *why = "not an http(s) URL";
+        return NGX_DECLINED;
+    }
+
+    for (p = host; p < end && *p != '/' && *p != '?' && *p != '#'; p++) {
+        if (*p == '@' || *p == '\\' || *p <= ' ') {
+            *why = "an odd authority";
+            return NGX_DECLINED;
+        }
+    }
+
+    /* host[:port], "[v6]" kept whole */
+
+    colon = NULL;
+
+    for (end = p, p = host; p < end; p++) {
+        if (*p == ']') {
+            colon = NULL;
+
+        } else if (*p == ':') {
+            colon = p;
+        }
+    }
+
+    len = (colon ? colon : end) - host;
+
+    if (len == 0) {
+        *why = "no host";
+        return NGX_DECLINED;
+    }
+
+    if (colon) {
+        port = ngx_atoi(colon + 1, end - colon - 1);
+
+        if (port == (ngx_uint_t) NGX_ERROR || port == 0 || port > 65535) {
+            *why = "a bad port";
+            return NGX_DECLINED;
+        }
+    }
+
+    /* the remote's own host, whatever its port */
+
+    remote_host = conf->remote_origin.data
+                  + ((conf->remote_origin.data[4] == 's') ? 8 : 7);
+    remote_end = conf->remote_origin.data + conf->remote_origin.len;
+
+    for (p = remote_end; p > remote_host; p--) {
+        if (p[-1] == ':') {
+            remote_end = p - 1;
+            break;
+        }
+
+        if (p[-1] == ']') {
+            break;
+        }
+    }
+
+    allowed = ((size_t) (remote_end - remote_host) == len
+               && ngx_strncasecmp(host, remote_host, len) == 0);
+
+    if (!allowed && conf->redirect_hosts) {
+        pattern = conf->redirect_hosts->elts;
+
+        for (i = 0; i < conf->redirect_hosts->nelts; i++) {
+            n = pattern[i].len;
+
+            if (n > 2 && pattern[i].data[0] == '*') {
+                /* "*.domain": a name under it, longer than ".domain" */
+                n--;
+
+                if (len > n
+                    && ngx_strncasecmp(host + len - n, pattern[i].data + 1, n)
+                       == 0)
+                {
+                    allowed = 1;
+                    break;
+                }
+
+            } else if (n == len && ngx_strncasecmp(host, pattern[i].data, n)
+                                   == 0)
+            {
+                allowed = 1;
+                break;
+            }
+        }
+    }
+
+    if (!allowed) {
+        *why = "a host not in hf_redirect_hosts";
+        return NGX_DECLINED;
+    }
+
+    /* this server: its address or its name, on the port it listens on */
+
+    if (ngx_connection_local_sockaddr(r->connection, NULL, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (port != ngx_inet_get_port(r->connection->local_sockaddr)) {
+        return NGX_OK;
+    }
+
+    local.data = text;
+    local.len = ngx_sock_ntop(r->connection->local_sockaddr,
+                              r->connection->local_socklen, text,
+                              NGX_SOCKADDR_STRLEN, 0);
+
+    server = r->headers_in.server;
+
+    if ((local.len == len && ngx_strncasecmp(host, local.data, len) == 0)
+        || (server.len == len && ngx_strncasecmp(host, server.data, len) == 0)
+        || (len == 9 && ngx_strncasecmp(host, (u_char *) "localhost", 9) == 0))
+    {
+        *why = "this server itself";
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_hf_resolve_url(ngx_pool_t *pool, ngx_http_hf_loc_conf_t *conf,
     ngx_http_hf_target_t *t, ngx_str_t *rev, ngx_str_t *url)

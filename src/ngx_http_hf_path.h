@@ -59,6 +59,13 @@ ngx_int_t ngx_http_hf_renamed_location(ngx_http_request_t *r,
     ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *t, ngx_str_t *asked,
     ngx_str_t *location, ngx_str_t *out);
 
+/*
+ * NGX_OK when a redirect of the Hub to url may be followed (the remote's
+ * host, hf_redirect_hosts, not this server); NGX_DECLINED with *why.
+ */
+ngx_int_t ngx_http_hf_redirect_allowed(ngx_http_request_t *r,
+    ngx_http_hf_loc_conf_t *conf, ngx_str_t *url, const char **why);
+
 /* the Hub's own URL of a file: kind prefix, repo, /resolve/, rev, path */
 ngx_int_t ngx_http_hf_resolve_url(ngx_pool_t *pool,
     ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *t, ngx_str_t *rev,

@@ -66,7 +66,7 @@ static ngx_int_t ngx_http_hf_resolve_keys(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hf_resolve_range(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static void ngx_http_hf_status_text(ngx_uint_t status, ngx_str_t *text);
-static ngx_int_t ngx_http_hf_absolute_url(ngx_http_request_t *r,
+static ngx_int_t ngx_http_hf_redirect_url(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_str_t *location, ngx_str_t *url);
 
 
@@ -240,7 +240,7 @@ ngx_http_hf_resolve_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 static ngx_int_t
 ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    ngx_int_t             status;
+    ngx_int_t             rc, status;
     ngx_str_t             url, path;
     ngx_uint_t            authorize;
     ngx_table_elt_t      *location;
@@ -337,9 +337,14 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
      */
 
     if (location) {
-        if (ngx_http_hf_absolute_url(r, ctx, &location->value, &url)
-            != NGX_OK)
-        {
+        rc = ngx_http_hf_redirect_url(r, ctx, &location->value, &url);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
+                                          NULL);
+        }
+
+        if (rc != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -740,6 +745,7 @@ ngx_http_hf_resolve_blob(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 static ngx_int_t
 ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
+    ngx_int_t             rc;
     ngx_str_t             url, path;
     ngx_http_hf_fetch_t  *f;
 
@@ -763,9 +769,13 @@ ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
          */
 
         if (!r->header_sent && !f->direct) {
-            if (ngx_http_hf_absolute_url(r, ctx, &f->location, &url)
-                != NGX_OK)
-            {
+            rc = ngx_http_hf_redirect_url(r, ctx, &f->location, &url);
+
+            if (rc == NGX_DECLINED) {
+                break;
+            }
+
+            if (rc != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -1096,10 +1106,18 @@ ngx_http_hf_resolve_keys(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 }
 
 
+/*
+ * A Location of the Hub as a URL to fetch: relative ones on the remote's
+ * origin; where it may lead is checked (hf_redirect_hosts).  NGX_DECLINED
+ * is logged here.
+ */
+
 static ngx_int_t
-ngx_http_hf_absolute_url(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+ngx_http_hf_redirect_url(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_str_t *location, ngx_str_t *url)
 {
+    ngx_int_t                rc;
+    const char              *why;
     ngx_http_hf_loc_conf_t  *conf;
 
     conf = ctx->conf;
@@ -1114,12 +1132,21 @@ ngx_http_hf_absolute_url(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         ngx_memcpy(ngx_cpymem(url->data, conf->remote_origin.data,
                               conf->remote_origin.len),
                    location->data, location->len);
-        return NGX_OK;
+
+    } else {
+        *url = *location;
     }
 
-    *url = *location;
+    why = "";
+    rc = ngx_http_hf_redirect_allowed(r, conf, url, &why);
 
-    return NGX_OK;
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hf: redirect of \"%V\" of \"%V\" to \"%V\" refused: "
+                      "%s", &ctx->target.path, &ctx->target.repo, url, why);
+    }
+
+    return rc;
 }
 
 
