@@ -25,6 +25,9 @@
 #define NGX_HTTP_HF_DEFAULT_SIZE    (1024 * 1024 * 1024)
 #define NGX_HTTP_HF_MAX_NAME        64
 
+/* a client behind a live download waits for it, however long it takes */
+#define NGX_HTTP_HF_LOCK_WAIT       (7 * 24 * 3600 * 1000)
+
 
 /* proxy_cache_path zones carry the proxy module's tag */
 extern ngx_module_t  ngx_http_proxy_module;
@@ -55,7 +58,9 @@ static char *ngx_http_hf_redirect_hosts(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_array_t *ngx_http_hf_default_redirect_hosts(ngx_conf_t *cf);
 static char *ngx_http_hf_add_fetch_location(ngx_conf_t *cf,
-    ngx_http_core_loc_conf_t *pclcf, const char *suffix, const char *text);
+    ngx_http_core_loc_conf_t *pclcf, const char *suffix, const char *text,
+    void ***loc_conf);
+static void ngx_http_hf_set_fill_timeout(ngx_http_hf_loc_conf_t *hlcf);
 static char *ngx_http_hf_parse_remote(ngx_conf_t *cf,
     ngx_http_hf_loc_conf_t *hlcf);
 static ngx_int_t ngx_http_hf_cache_zone_exists(ngx_conf_t *cf,
@@ -128,8 +133,6 @@ static const char  ngx_http_hf_blob_location[] =
     "proxy_cache_methods GET HEAD;"
     "proxy_cache_min_uses 1;"
     "proxy_cache_lock on;"
-    "proxy_cache_lock_timeout 1h;"
-    "proxy_cache_lock_age 1h;"
     "proxy_cache_revalidate off;"
     "proxy_cache_use_stale off;"
     "proxy_force_ranges off;";
@@ -177,6 +180,13 @@ static ngx_command_t  ngx_http_hf_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hf_loc_conf_t, cors),
+      NULL },
+
+    { ngx_string("hf_fill_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hf_loc_conf_t, fill_timeout),
       NULL },
 
     { ngx_string("hf_redirect_hosts"),
@@ -395,6 +405,7 @@ ngx_http_hf_postconfiguration(ngx_conf_t *cf)
         }
 
         ngx_http_hf_check_resolver(cf, dist[i]);
+        ngx_http_hf_set_fill_timeout(dist[i]);
     }
 
     if (ngx_http_hf_log_protect(cf, hmcf) != NGX_OK) {
@@ -402,6 +413,33 @@ ngx_http_hf_postconfiguration(ngx_conf_t *cf)
     }
 
     return ngx_http_hf_fetch_init(cf);
+}
+
+
+/*
+ * A download that makes no progress for hf_fill_timeout is taken over by
+ * the next request for its blob: the cache lock lives that long
+ * (proxy_cache_lock_age), and the downloading worker renews it as bytes
+ * arrive (see ngx_http_hf_fetch_keep_lock()), so that a live download,
+ * however long, is never duplicated, and one whose worker died frees its
+ * blob within that time.  Waiting is bounded by the download, not by a
+ * clock: proxy_cache_lock_timeout is out of the way.
+ *
+ * The value is set here, after the distribution's own directives were
+ * read, in the proxy module's configuration of the blob location, whose
+ * first member is the ngx_http_upstream_conf_t that nginx's upstream
+ * reads (as every upstream module's is).
+ */
+
+static void
+ngx_http_hf_set_fill_timeout(ngx_http_hf_loc_conf_t *hlcf)
+{
+    ngx_http_upstream_conf_t  *ucf;
+
+    ucf = hlcf->blob_loc_conf[ngx_http_proxy_module.ctx_index];
+
+    ucf->cache_lock_age = hlcf->fill_timeout;
+    ucf->cache_lock_timeout = NGX_HTTP_HF_LOCK_WAIT;
 }
 
 
@@ -449,6 +487,7 @@ ngx_http_hf_create_loc_conf(ngx_conf_t *cf)
     hlcf->revision_ttl = NGX_CONF_UNSET;
     hlcf->cors = NGX_CONF_UNSET;
     hlcf->redirect_hosts = NGX_CONF_UNSET_PTR;
+    hlcf->fill_timeout = NGX_CONF_UNSET_MSEC;
 
     return hlcf;
 }
@@ -478,6 +517,7 @@ ngx_http_hf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->cache_zone, prev->cache_zone, "");
     ngx_conf_merge_sec_value(conf->revision_ttl, prev->revision_ttl, 300);
     ngx_conf_merge_value(conf->cors, prev->cors, 1);
+    ngx_conf_merge_msec_value(conf->fill_timeout, prev->fill_timeout, 30000);
 
     if (conf->redirect_hosts == NGX_CONF_UNSET_PTR) {
         conf->redirect_hosts = (prev->redirect_hosts != NGX_CONF_UNSET_PTR)
@@ -653,17 +693,18 @@ ngx_http_hf_distribution(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_hf_handler;
 
     if (ngx_http_hf_add_fetch_location(cf, clcf, NGX_HTTP_HF_META_LOCATION,
-                                       ngx_http_hf_meta_location)
+                                       ngx_http_hf_meta_location, NULL)
         != NGX_CONF_OK
         || ngx_http_hf_add_fetch_location(cf, clcf, NGX_HTTP_HF_API_LOCATION,
-                                          ngx_http_hf_api_location)
+                                          ngx_http_hf_api_location, NULL)
            != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }
 
     return ngx_http_hf_add_fetch_location(cf, clcf, NGX_HTTP_HF_BLOB_LOCATION,
-                                          ngx_http_hf_blob_location);
+                                          ngx_http_hf_blob_location,
+                                          &hlcf->blob_loc_conf);
 }
 
 
@@ -676,7 +717,8 @@ ngx_http_hf_distribution(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 static char *
 ngx_http_hf_add_fetch_location(ngx_conf_t *cf,
-    ngx_http_core_loc_conf_t *pclcf, const char *suffix, const char *text)
+    ngx_http_core_loc_conf_t *pclcf, const char *suffix, const char *text,
+    void ***loc_conf)
 {
     char                      *rv;
     void                      *mconf;
@@ -724,6 +766,10 @@ ngx_http_hf_add_fetch_location(ngx_conf_t *cf,
 
     clcf = ctx->loc_conf[ngx_http_core_module.ctx_index];
     clcf->loc_conf = ctx->loc_conf;
+
+    if (loc_conf) {
+        *loc_conf = ctx->loc_conf;
+    }
 
     len = ngx_strlen(suffix);
 

@@ -40,6 +40,8 @@ static ngx_int_t ngx_http_hf_fetch_input(ngx_event_pipe_t *p,
     ngx_buf_t *buf);
 static void ngx_http_hf_fetch_check(ngx_http_request_t *r,
     ngx_http_hf_fetch_t *f);
+static void ngx_http_hf_fetch_keep_lock(ngx_http_request_t *r,
+    ngx_http_hf_fetch_t *f);
 static void ngx_http_hf_fetch_consume(ngx_chain_t *in);
 static ngx_int_t ngx_http_hf_fetch_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -562,6 +564,8 @@ ngx_http_hf_fetch_input(ngx_event_pipe_t *p, ngx_buf_t *buf)
 
     rc = f->input_filter(p, buf);
 
+    ngx_http_hf_fetch_keep_lock(r, f);
+
     if (rc != NGX_OK || !f->verifying) {
         return rc;
     }
@@ -591,6 +595,44 @@ ngx_http_hf_fetch_input(ngx_event_pipe_t *p, ngx_buf_t *buf)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Bytes arrived: the download is alive, its cache lock lives on for
+ * hf_fill_timeout more (proxy_cache_lock_age), renewed once a second at
+ * most (four times per hf_fill_timeout at least).  A lock someone took
+ * over (after this download stalled) is theirs.
+ */
+
+static void
+ngx_http_hf_fetch_keep_lock(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
+{
+    ngx_http_cache_t       *c;
+    ngx_http_file_cache_t  *cache;
+
+    c = r->cache;
+
+    /* often enough that the lock never runs out while bytes arrive */
+
+    if (c == NULL || !c->updating || c->node == NULL
+        || ngx_current_msec - f->lock_renewed
+           < ngx_min(1000, c->lock_age / 4))
+    {
+        return;
+    }
+
+    f->lock_renewed = ngx_current_msec;
+    cache = c->file_cache;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    if (c->node->updating && c->node->lock_time == c->lock_time) {
+        c->node->lock_time = ngx_current_msec + c->lock_age;
+        c->lock_time = c->node->lock_time;
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
 }
 
 

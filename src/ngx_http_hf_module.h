@@ -55,6 +55,8 @@ typedef struct {
 
     ngx_str_t                   token;       /* "Bearer ..."; "" when off */
     ngx_array_t                *redirect_hosts;   /* ngx_str_t, lower case */
+    ngx_msec_t                  fill_timeout;
+    void                      **blob_loc_conf;    /* its blob location's */
 
     ngx_str_t                   cache_zone;  /* hf_cache */
     ngx_str_t                   cache_scope; /* "public", "private/NAME" */
@@ -156,6 +158,8 @@ typedef struct {
     unsigned                    corrupt:1;
     unsigned                    done:1;
     unsigned                    followed:1;   /* the Hub's redirect to itself */
+
+    ngx_msec_t                  lock_renewed;  /* see fetch_keep_lock() */
 } ngx_http_hf_fetch_t;
 
 
