@@ -458,7 +458,7 @@ ngx_http_hf_api_answer(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 }
 
 
-/* the Hub's errors pass on; no answer at all is 502/504 */
+/* the Hub's 4xx pass on; its 5xx and no answer at all are 502/504 */
 
 static ngx_int_t
 ngx_http_hf_api_failed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
@@ -469,16 +469,13 @@ ngx_http_hf_api_failed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     f = ctx->fetch;
 
-    if (status == 0) {
+    if (status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hf: hub unreachable for \"%V\" and nothing cached",
+                      "hf: hub unreachable (%i) for \"%V\" and nothing "
+                      "cached", status ? status : f->status,
                       &r->unparsed_uri);
 
-        return ngx_http_hf_send_error(r,
-                                      f->status == NGX_HTTP_GATEWAY_TIME_OUT
-                                      ? NGX_HTTP_GATEWAY_TIME_OUT
-                                      : NGX_HTTP_BAD_GATEWAY,
-                                      NULL, NULL, NULL);
+        return ngx_http_hf_send_hub_failed(r, f, status);
     }
 
     u = f->sr->upstream;

@@ -42,6 +42,8 @@ static void ngx_http_hf_fetch_check(ngx_http_request_t *r,
     ngx_http_hf_fetch_t *f);
 static void ngx_http_hf_fetch_keep_lock(ngx_http_request_t *r,
     ngx_http_hf_fetch_t *f);
+static void ngx_http_hf_fetch_clean_temp(ngx_http_request_t *r,
+    ngx_http_hf_fetch_t *f);
 static void ngx_http_hf_fetch_consume(ngx_chain_t *in);
 static ngx_int_t ngx_http_hf_fetch_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -454,6 +456,10 @@ ngx_http_hf_fetch_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
         }
 
     } else if (!f->direct) {
+        if (r->cache && r->cache->updating) {
+            ngx_http_hf_fetch_clean_temp(r, f);
+        }
+
         f->md = ngx_http_hf_verify_start(r->pool,
                                          ctx->file.flags
                                          & NGX_HTTP_HF_FILE_LFS,
@@ -633,6 +639,98 @@ ngx_http_hf_fetch_keep_lock(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * A download that died (its worker killed) leaves its temporary file next
+ * to the cache file, "<name>.<10 digits>" with use_temp_path=off, and
+ * nginx's cache loader keeps such files for ever.  The download that
+ * takes the blob over removes those that saw no write for hf_fill_timeout:
+ * only a dead or stalled download's file is that old.
+ */
+
+static void
+ngx_http_hf_fetch_clean_temp(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
+{
+    u_char            *p, *name, path[NGX_MAX_PATH];
+    size_t             len;
+    time_t             idle;
+    ngx_str_t          dir, base;
+    ngx_dir_t          d;
+    ngx_uint_t         i;
+    ngx_http_cache_t  *c;
+
+    c = r->cache;
+
+    p = (u_char *) ngx_strlchr(c->file.name.data,
+                               c->file.name.data + c->file.name.len, '/');
+    if (p == NULL || c->file.name.len + 12 > NGX_MAX_PATH) {
+        return;
+    }
+
+    for (p = c->file.name.data + c->file.name.len; p[-1] != '/'; p--) {
+        /* void */
+    }
+
+    base.data = p;
+    base.len = c->file.name.data + c->file.name.len - p;
+
+    dir.len = p - 1 - c->file.name.data;
+    dir.data = path;
+    ngx_memcpy(path, c->file.name.data, dir.len);
+    path[dir.len] = '\0';
+
+    if (ngx_open_dir(&dir, &d) != NGX_OK) {
+        /* a new directory: nothing left there */
+        return;
+    }
+
+    idle = ngx_max((time_t) (f->request->conf->fill_timeout / 1000), 1);
+
+    while (ngx_read_dir(&d) == NGX_OK) {
+
+        name = ngx_de_name(&d);
+        len = ngx_de_namelen(&d);
+
+        if (len != base.len + 11 || name[base.len] != '.'
+            || ngx_strncmp(name, base.data, base.len) != 0)
+        {
+            continue;
+        }
+
+        for (i = base.len + 1; i < len; i++) {
+            if (name[i] < '0' || name[i] > '9') {
+                break;
+            }
+        }
+
+        if (i < len) {
+            continue;
+        }
+
+        p = ngx_cpymem(path + dir.len, "/", 1);
+        p = ngx_cpymem(p, name, len);
+        *p = '\0';
+
+        if (ngx_de_info(path, &d) == NGX_FILE_ERROR
+            || ngx_time() - ngx_de_mtime(&d) < idle)
+        {
+            continue;
+        }
+
+        if (ngx_delete_file(path) == NGX_FILE_ERROR) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, ngx_errno,
+                          ngx_delete_file_n " \"%s\" failed", path);
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "hf: removed \"%s\", left by a download that died",
+                      path);
+    }
+
+    (void) ngx_close_dir(&d);
 }
 
 

@@ -570,25 +570,17 @@ ngx_http_hf_resolve_unreachable(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         }
     }
 
-    if (status) {
-        /*
-         * The Hub's own 429 or 5xx, passed on: clients back off on a 429
-         * with its RateLimit headers, and fall back to their own cache
-         * on a 5xx.
-         */
+    if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
+        /* passed on with the Hub's RateLimit headers: clients back off */
         return ngx_http_hf_send_hub_error(r, ctx->fetch, status);
     }
 
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "hf: hub unreachable for \"%V\" of \"%V\" and nothing "
-                  "cached", &ctx->target.path, &ctx->target.repo);
+                  "hf: hub unreachable (%i) for \"%V\" of \"%V\" and "
+                  "nothing cached", status ? status : ctx->fetch->status,
+                  &ctx->target.path, &ctx->target.repo);
 
-    return ngx_http_hf_send_error(r,
-                                  ctx->fetch->status
-                                      == NGX_HTTP_GATEWAY_TIME_OUT
-                                  ? NGX_HTTP_GATEWAY_TIME_OUT
-                                  : NGX_HTTP_BAD_GATEWAY,
-                                  NULL, NULL, NULL);
+    return ngx_http_hf_send_hub_failed(r, ctx->fetch, status);
 }
 
 
@@ -812,11 +804,7 @@ ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return ngx_http_hf_send_hub_error(r, f, f->status);
     }
 
-    return ngx_http_hf_send_error(r,
-                                  f->status == NGX_HTTP_GATEWAY_TIME_OUT
-                                  ? NGX_HTTP_GATEWAY_TIME_OUT
-                                  : NGX_HTTP_BAD_GATEWAY,
-                                  NULL, NULL, NULL);
+    return ngx_http_hf_send_hub_failed(r, f, 0);
 }
 
 
@@ -1317,6 +1305,27 @@ ngx_http_hf_send_hub_error(ngx_http_request_t *r, ngx_http_hf_fetch_t *f,
 
     return ngx_http_hf_send_error(r, status, code_value, message_value,
                                   commit);
+}
+
+
+/*
+ * The Hub failed (a 5xx of its own, status; or no answer, 0) and nothing
+ * is cached: 504 when it did not answer in time, else 502.  Clients fall
+ * back to their own cache on either.
+ */
+
+ngx_int_t
+ngx_http_hf_send_hub_failed(ngx_http_request_t *r, ngx_http_hf_fetch_t *f,
+    ngx_int_t status)
+{
+    if (status == 0) {
+        status = f->status;
+    }
+
+    return ngx_http_hf_send_error(r, status == NGX_HTTP_GATEWAY_TIME_OUT
+                                     ? NGX_HTTP_GATEWAY_TIME_OUT
+                                     : NGX_HTTP_BAD_GATEWAY,
+                                  NULL, NULL, NULL);
 }
 
 

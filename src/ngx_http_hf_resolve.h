@@ -34,6 +34,10 @@ ngx_int_t ngx_http_hf_send_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_hf_send_hub_error(ngx_http_request_t *r,
     ngx_http_hf_fetch_t *f, ngx_int_t status);
 
+/* the Hub failed (5xx: status; no answer: 0): 502, or 504 on a timeout */
+ngx_int_t ngx_http_hf_send_hub_failed(ngx_http_request_t *r,
+    ngx_http_hf_fetch_t *f, ngx_int_t status);
+
 /* the Hub's redirect of a renamed repository, under the prefix */
 ngx_int_t ngx_http_hf_send_renamed(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_int_t status, ngx_str_t *location);

@@ -170,7 +170,7 @@ serving "config.json" at last known commit
 
 
 
-=== TEST 11: Hub answering 503: cached files served, uncached files get the 503
+=== TEST 11: Hub answering 503: cached files served, uncached files get 502
 --- http_config eval: $::HttpConfig . "hf_revision_ttl 1s;"
 --- config eval: $::Config
 --- perl
@@ -179,7 +179,11 @@ sleep 2;
 hub_control('fault', { server => 'hub', match => '/resolve/', kind => 'status', code => 503, count => 0 });
 my $r = http_get('/hf/test-org/tiny-model/resolve/main/config.json');
 is $r->{status}, 200, 'stale branch served from the cache';
-is http_get('/hf/test-org/tiny-model/resolve/main/README.md')->{status}, 503, 'uncached: the Hub\'s 503';
+is http_get('/hf/test-org/tiny-model/resolve/main/README.md')->{status}, 502, 'uncached: 502, the Hub failed';
+hub_control('fault', { server => 'hub', match => '^/api/', kind => 'status', code => 500, count => 0 });
+is http_get('/hf/api/models/test-org/tiny-model/tree/main')->{status}, 502, 'uncached API answer: 502';
+like error_log_text(), qr/hub unreachable \(503\) for "README\.md" of "test-org\/tiny-model" and nothing cached/,
+     'logged with the Hub\'s status';
 
 
 

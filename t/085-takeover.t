@@ -72,6 +72,9 @@ my $again = http_get($url);
 is sha256_hex($again->{body}), $add->{sha256}, 'then cached';
 is hub_count('cdn', 'GET', '^/lfs/'), 2, 'no third download';
 like error_log_text(), qr/exited on signal 9/, 'the worker was killed';
+my @left = glob(servroot() . '/cache/*/*/*.[0-9]*');
+is_deeply \@left, [], 'no temporary file of the dead download left in the cache';
+like error_log_text(), qr/hf: removed "[^"]+\.\d{10}", left by a download that died/, 'its removal logged';
 --- no_error_log
 [emerg]
 
