@@ -501,3 +501,67 @@ CONF
         note "**6. Read-only metadata**: not run (root without mount: file modes do not stop root)."
     fi
 }
+
+# 7. The Hub's quota: every request the cache answers alone is quota its
+#    users keep.  huggingface_hub's snapshot_download (the pinned client of
+#    t/clients, in build/pyenv) of a cached repository by branch, through
+#    an instance with hf_revision_ttl 3s: Hub requests within the TTL, and
+#    after it; then hf_hub_download of each file by branch after the TTL.
+#    The Hub answers as huggingface.co does today (resolve-cache 307s).
+case_7() {
+    local py=$ROOT/build/pyenv/bin/python ttl=3 n0 cold warm late files
+    log "case 7: the Hub's quota (warm snapshot_download by branch)"
+    [ -x "$py" ] || die "case 7: $py is missing (make test-deps)"
+    hub_ctl config '{"resolve_mode": "cache307"}' > /dev/null
+    ngx_start quota "$(module_http quota | sed "s|hf_cache hf_cache;|&\n    hf_revision_ttl ${ttl}s;|")" \
+        || die "case 7: nginx did not start"
+
+    # snapshot [by_branch]: one run of the client with an empty cache of
+    # its own, so that every file goes through the cache
+    snapshot() {
+        rm -rf "$OUT/quota/hf-home"
+        HF_ENDPOINT=http://127.0.0.1:$PORT_quota/hf HF_HOME=$OUT/quota/hf-home \
+        HF_HUB_DISABLE_TELEMETRY=1 HF_HUB_DISABLE_PROGRESS_BARS=1 timeout 120 "$py" - "$REPO" "${1:-}" <<'PY' \
+            || die "case 7: the client failed"
+import sys
+from huggingface_hub import snapshot_download, hf_hub_download, list_repo_files
+repo, by_branch = sys.argv[1], sys.argv[2]
+if by_branch:
+    for f in list_repo_files(repo):
+        hf_hub_download(repo, f)
+else:
+    snapshot_download(repo)
+PY
+    }
+    hub_requests() {
+        curl -sf "$HUB/_control/log" | python3 -c \
+            'import json, sys; print(sum(e["server"] == "hub" for e in json.load(sys.stdin)))'
+    }
+
+    snapshot
+    n0=$(hub_requests)
+    snapshot
+    warm=$(( $(hub_requests) - n0 ))
+    sleep $((ttl + 1))
+    n0=$(hub_requests)
+    snapshot
+    late=$(( $(hub_requests) - n0 ))
+    sleep $((ttl + 1))
+    n0=$(hub_requests)
+    snapshot by_branch
+    files=$(( $(hub_requests) - n0 ))
+    hub_ctl config '{"resolve_mode": "direct"}' > /dev/null
+    ngx_stop quota
+
+    result 7 "Hub requests: warm snapshot_download by branch, within hf_revision_ttl" \
+        "$warm" "-" "-" "0" "$(verdict "$warm" '==' 0)"
+    result 7 "Hub requests: warm snapshot_download by branch, after hf_revision_ttl" \
+        "$late" "-" "-" "<= 1" "$(verdict "$late" '<=' 1)"
+    result 7 "Hub requests: hf_hub_download of every file by branch, after hf_revision_ttl" \
+        "$files" "-" "-" "<= 1" "$(verdict "$files" '<=' 1)"
+    note "**7. The Hub's quota.** huggingface_hub's snapshot_download of $REPO"\
+         "through the cache (hf_revision_ttl ${ttl}s), each run with an empty"\
+         "client cache: $warm Hub requests when warm within the TTL, $late after"\
+         "it (the revision, asked once); hf_hub_download of every file by branch"\
+         "after the TTL (the listing, then each file): $files."
+}
