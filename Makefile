@@ -25,8 +25,14 @@ PROVE_FLAGS ?= -r
 # Debian packages: to build, to run, to test.
 BUILD_PKGS := nginx nginx-dev gcc make libc6-dev liblmdb-dev libssl-dev \
               libjansson-dev libpcre2-dev zlib1g-dev
-TEST_PKGS  := perl python3 curl lmdb-utils
+TEST_PKGS  := perl python3 python3-venv curl lmdb-utils
 BENCH_PKGS := valgrind linux-perf
+
+# t/110-python-clients.t: the Python clients pinned in t/clients/requirements.txt,
+# in a virtual environment of Debian's python3 inside the build tree
+PYENV      := $(BUILD)/pyenv
+PY_REQS    := t/clients/requirements.txt
+VENV_PYTHON ?= /usr/bin/python3
 
 HF_SRCS    := config ngx_http_hf_module.c $(wildcard src/*.c src/*.h)
 
@@ -68,6 +74,11 @@ deps:
 # binding ships in the npm package itself, and the test runs
 # no ONNX model anyway: AutoConfig and AutoTokenizer need none. The only
 # other install script (protobufjs) just checks its CLI's version.
+# t/110-python-clients.t drives the real Python clients (huggingface_hub,
+# hf_xet, transformers, datasets) pinned with every dependency in
+# t/clients/requirements.txt: a virtual environment of Debian's python3
+# (python3-venv) in build/pyenv, made anew when requirements.txt is newer
+# than its stamp; wheels only, so nothing is compiled (about 35 s, 570 MB).
 test-deps: deps
 	$(call ensure_pkgs,$(TEST_PKGS))
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
@@ -87,6 +98,13 @@ test-deps: deps
 	    echo "npm ci in t/clients"; \
 	    ( cd t/clients && npm ci --ignore-scripts --no-audit --no-fund ) || exit 1; \
 	    touch t/clients/node_modules; \
+	fi
+	@if [ ! -f $(PYENV)/.installed ] || [ $(PY_REQS) -nt $(PYENV)/.installed ]; then \
+	    echo "pip install -r $(PY_REQS) into $(PYENV)"; \
+	    rm -rf $(PYENV) && $(VENV_PYTHON) -m venv $(PYENV) && \
+	    $(PYENV)/bin/pip install --disable-pip-version-check --no-input -q \
+	        --only-binary=:all: -r $(PY_REQS) || { rm -rf $(PYENV); exit 1; }; \
+	    touch $(PYENV)/.installed; \
 	fi
 
 bench-deps: test-deps

@@ -117,7 +117,7 @@ static const char  ngx_http_hf_api_location[] =
     "proxy_cache_key $hf_fetch_cache_key;"
     "proxy_cache_bypass $hf_fetch_cache_bypass;"
     "proxy_no_cache $hf_fetch_no_cache;"
-    "proxy_cache_valid 200 3650d;"
+    "proxy_cache_valid 200 404 3650d;"
     "proxy_cache_methods GET HEAD POST;"
     "proxy_cache_lock on;"
     "proxy_cache_use_stale off;";

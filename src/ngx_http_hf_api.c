@@ -392,12 +392,12 @@ ngx_http_hf_api_answer(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     f = ctx->fetch;
     status = ngx_http_hf_fetch_status(f);
 
+    ctx->cache_hit = (f->sr->upstream
+                      && f->sr->upstream->cache_status == NGX_HTTP_CACHE_HIT);
+
     if (status != NGX_HTTP_OK) {
         return ngx_http_hf_api_failed(r, ctx, status);
     }
-
-    ctx->cache_hit = (f->sr->upstream
-                      && f->sr->upstream->cache_status == NGX_HTTP_CACHE_HIT);
 
     if (f->discard) {
         /* over subrequest_output_buffer_size */

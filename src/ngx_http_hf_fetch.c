@@ -47,6 +47,7 @@ static void ngx_http_hf_fetch_clean_temp(ngx_http_request_t *r,
 static void ngx_http_hf_fetch_consume(ngx_chain_t *in);
 static ngx_int_t ngx_http_hf_fetch_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_uint_t ngx_http_hf_fetch_transient(ngx_http_request_t *r);
 static ngx_http_hf_fetch_t *ngx_http_hf_fetch_ctx(ngx_http_request_t *r);
 
 
@@ -905,6 +906,36 @@ ngx_http_hf_fetch_consume(ngx_chain_t *in)
 }
 
 
+/*
+ * An API answer at a commit is kept for good (proxy_cache_valid 200 404):
+ * a 404 only when it says EntryNotFound, which a commit cannot change
+ * (transformers asks for a tree path that is absent on every load).
+ * Any other 404 (a repository, a token) may change: not kept.
+ */
+
+static ngx_uint_t
+ngx_http_hf_fetch_transient(ngx_http_request_t *r)
+{
+    ngx_table_elt_t      *code;
+    ngx_http_upstream_t  *u;
+
+    static ngx_str_t  entry_not_found = ngx_string("EntryNotFound");
+
+    u = r->upstream;
+
+    if (u == NULL || u->headers_in.status_n != NGX_HTTP_NOT_FOUND) {
+        return 0;
+    }
+
+    code = ngx_http_hf_find_header(&u->headers_in.headers, "X-Error-Code",
+                                   sizeof("X-Error-Code") - 1);
+
+    return code == NULL || code->value.len != entry_not_found.len
+           || ngx_strncmp(code->value.data, entry_not_found.data,
+                          entry_not_found.len) != 0;
+}
+
+
 static ngx_http_hf_fetch_t *
 ngx_http_hf_fetch_ctx(ngx_http_request_t *r)
 {
@@ -966,9 +997,17 @@ ngx_http_hf_fetch_variable(ngx_http_request_t *r,
         s = &f->range;
         break;
 
-    default: /* NGX_HTTP_HF_VAR_CACHE_BYPASS, NGX_HTTP_HF_VAR_NO_CACHE */
-        v->len = (data == NGX_HTTP_HF_VAR_NO_CACHE ? f->no_cache : f->bypass)
-                 ? 1 : 0;
+    case NGX_HTTP_HF_VAR_NO_CACHE:
+        /* read with the answer (proxy_no_cache): see fetch_transient() */
+        v->len = (f->no_cache || ngx_http_hf_fetch_transient(r)) ? 1 : 0;
+        v->data = (u_char *) "1";
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        return NGX_OK;
+
+    default: /* NGX_HTTP_HF_VAR_CACHE_BYPASS */
+        v->len = f->bypass ? 1 : 0;
         v->data = (u_char *) "1";
         v->valid = 1;
         v->no_cacheable = 1;

@@ -94,6 +94,7 @@ typedef struct {
 /* what is known of one file at one commit */
 
 #define NGX_HTTP_HF_FILE_LFS        0x01    /* etag is a sha256 */
+#define NGX_HTTP_HF_FILE_MISSING    0x02    /* not in the commit */
 
 typedef struct {
     off_t                       size;
@@ -195,6 +196,7 @@ struct ngx_http_hf_ctx_s {
     unsigned                    stale:1;      /* the Hub was unreachable */
     unsigned                    meta_at_commit:1;  /* asked at ctx->commit */
     unsigned                    hub_commit:1; /* the Hub named ctx->commit */
+    unsigned                    missing:1;    /* recorded as not there */
 };
 
 

@@ -20,6 +20,7 @@
 #define NGX_HTTP_HF_MAX_CONTENT_TYPE  128
 
 #define NGX_HTTP_HF_REC_LFS           0x01      /* etag is a sha256 */
+#define NGX_HTTP_HF_REC_MISSING       0x02      /* the Hub said EntryNotFound */
 
 
 /* revisions: DIST \t KIND \t REPO \t REV */

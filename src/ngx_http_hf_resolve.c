@@ -23,6 +23,7 @@
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_revision.h"
 #include "ngx_http_hf_store.h"
+#include "ngx_http_hf_verify.h"
 
 #include <jansson.h>
 
@@ -52,6 +53,10 @@ static ngx_int_t ngx_http_hf_resolve_file_meta(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_int_t status);
 static ngx_int_t ngx_http_hf_resolve_unreachable(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_int_t status);
+static void ngx_http_hf_resolve_record_missing(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_int_t status);
+static ngx_int_t ngx_http_hf_resolve_send_missing(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_serve(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_str_t *url, ngx_uint_t authorize);
 static ngx_int_t ngx_http_hf_resolve_direct(ngx_http_request_t *r,
@@ -171,6 +176,13 @@ ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
+    if (ctx->file.flags & NGX_HTTP_HF_FILE_MISSING) {
+        /* not in the commit, and never will be: answered like the Hub */
+        ctx->missing = 1;
+        ctx->have_file = 1;
+        return NGX_OK;
+    }
+
     if (ngx_http_hf_resolve_keys(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -258,6 +270,7 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     ctx->hub_asked = 1;
 
     if (status >= NGX_HTTP_BAD_REQUEST) {
+        ngx_http_hf_resolve_record_missing(r, ctx, status);
         return ngx_http_hf_send_hub_error(r, f, status);
     }
 
@@ -307,6 +320,23 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
     if (ngx_http_hf_resolve_lookup_file(r, ctx) == NGX_ERROR) {
         return NGX_ERROR;
+    }
+
+    if (!ctx->have_file && ctx->file.size == 0
+        && ngx_http_hf_verify_empty(r->pool, ctx->file.etag,
+                                    ctx->file.flags & NGX_HTTP_HF_FILE_LFS))
+    {
+        /*
+         * An empty file is verified by its metadata alone: clients never
+         * GET it (huggingface_hub creates it from the HEAD), and it needs
+         * no bytes in the cache to be answered with the Hub down.
+         */
+        if (ngx_http_hf_resolve_keys(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_hf_resolve_verified(r, ctx);
+        ctx->have_file = 1;
     }
 
     if (!ctx->have_file) {
@@ -585,6 +615,76 @@ ngx_http_hf_resolve_unreachable(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
 
 /*
+ * A file the Hub says is not in a commit (404 EntryNotFound, naming the
+ * commit) never will be: recorded, it is answered the same way with no
+ * request, also with the Hub down.  Clients probe for optional files
+ * (transformers' tokenizer.model, datasets' scripts) on every load.
+ */
+
+static void
+ngx_http_hf_resolve_record_missing(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_int_t status)
+{
+    ngx_str_t         empty;
+    ngx_table_elt_t  *code;
+
+    static ngx_str_t  entry_not_found = ngx_string("EntryNotFound");
+
+    if (status != NGX_HTTP_NOT_FOUND || ctx->conf->cache_unusable) {
+        return;
+    }
+
+    code = ngx_http_hf_fetch_header(ctx->fetch, "X-Error-Code",
+                                    sizeof("X-Error-Code") - 1);
+
+    if (code == NULL || code->value.len != entry_not_found.len
+        || ngx_strncmp(code->value.data, entry_not_found.data,
+                       entry_not_found.len) != 0
+        || ngx_http_hf_resolve_commit(r, ctx) != NGX_OK)
+    {
+        return;
+    }
+
+    if (ngx_http_hf_resolve_lookup_file(r, ctx) == NGX_ERROR
+        || ctx->have_file)
+    {
+        return;
+    }
+
+    ngx_memzero(&ctx->file, sizeof(ngx_http_hf_file_t));
+    ctx->file.flags = NGX_HTTP_HF_FILE_MISSING;
+    ngx_str_null(&empty);
+
+    (void) ngx_http_hf_store_put_file(ngx_http_hf_store(r), &ctx->file_key,
+                                      &ctx->file, &empty);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf resolve: \"%V\" recorded as not in %s",
+                   &ctx->target.path, ctx->commit);
+}
+
+
+/* the Hub's answer for a file not in the commit, from the record */
+
+static ngx_int_t
+ngx_http_hf_resolve_send_missing(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx)
+{
+    static ngx_str_t  code = ngx_string("EntryNotFound");
+    static ngx_str_t  message = ngx_string("Entry not found");
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf resolve: \"%V\" is recorded as not there",
+                   &ctx->target.path);
+
+    ctx->cache_hit = !ctx->hub_asked;
+
+    return ngx_http_hf_send_error(r, NGX_HTTP_NOT_FOUND, &code, &message,
+                                  ctx->commit);
+}
+
+
+/*
  * Answers from what is known: HEAD gets the headers; GET gets them with
  * the bytes of a blob fetch.  url is where the bytes are when they are
  * not cached: NULL or empty means the Hub's own URL at the commit.
@@ -598,6 +698,10 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_str_t  hub, commit;
 
     /* ctx->cache_key was set with ctx->file */
+
+    if (ctx->missing) {
+        return ngx_http_hf_resolve_send_missing(r, ctx);
+    }
 
     if (r->method == NGX_HTTP_HEAD) {
         rc = ngx_http_hf_resolve_send_headers(r, ctx);
@@ -617,6 +721,17 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (ctx->file.size == 0 && ctx->have_file) {
+        /* nothing to fetch, nothing cached: the headers say it all */
+        rc = ngx_http_hf_resolve_send_headers(r, ctx);
+
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
     }
 
     if (url == NULL || url->len == 0) {

@@ -76,6 +76,24 @@ ngx_http_hf_verify_finish(void *md, u_char *hex)
 }
 
 
+/* computed, not written out: the same code that verifies every file */
+
+ngx_uint_t
+ngx_http_hf_verify_empty(ngx_pool_t *pool, u_char *etag, ngx_uint_t lfs)
+{
+    u_char   hex[NGX_HTTP_HF_SHA256_LEN + 1];
+    void    *md;
+
+    md = ngx_http_hf_verify_start(pool, lfs, 0);
+
+    if (md == NULL || ngx_http_hf_verify_finish(md, hex) != NGX_OK) {
+        return 0;
+    }
+
+    return ngx_strcmp(hex, etag) == 0;
+}
+
+
 static void
 ngx_http_hf_verify_cleanup(void *data)
 {

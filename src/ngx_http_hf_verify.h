@@ -20,5 +20,9 @@ ngx_int_t ngx_http_hf_verify_update(void *md, u_char *p, size_t len);
 /* writes the lower-case hex digest to hex (65 bytes) and frees the hash */
 ngx_int_t ngx_http_hf_verify_finish(void *md, u_char *hex);
 
+/* whether etag (hex) is the hash of no bytes at all: an empty file */
+ngx_uint_t ngx_http_hf_verify_empty(ngx_pool_t *pool, u_char *etag,
+    ngx_uint_t lfs);
+
 
 #endif /* _NGX_HTTP_HF_VERIFY_H_INCLUDED_ */

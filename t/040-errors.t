@@ -195,3 +195,78 @@ fault {"server": "hub", "match": "/resolve/", "kind": "hang", "count": 0}
 --- request
 GET /hf/test-org/tiny-model/resolve/main/config.json
 --- error_code: 504
+
+
+
+=== TEST 13: a file not in a commit is recorded: answered again with no request, also with the Hub down
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- config eval: $::Config
+--- perl
+my $f = hub_file('model', 'test-org/tiny-model', 'main', 'config.json');
+my @urls = ('/hf/test-org/tiny-model/resolve/main/tokenizer.model',
+            "/hf/test-org/tiny-model/resolve/$f->{commit}/added_tokens.json");
+for my $url (@urls) {
+    my $r = http_head($url);
+    is $r->{status}, 404, "$url: 404";
+    is $r->{headers}{'x-error-code'}, 'EntryNotFound', "$url: EntryNotFound";
+    is $r->{headers}{'x-repo-commit'}, $f->{commit}, "$url: X-Repo-Commit";
+}
+my $n = hub_count('hub', '*', '.');
+for my $url (@urls) {
+    my $r = http_get($url);
+    is $r->{status}, 404, "$url again: 404";
+    is $r->{headers}{'x-error-code'}, 'EntryNotFound', "$url again: EntryNotFound";
+}
+is hub_count('hub', '*', '.'), $n, 'answered from the record';
+hub_stop();
+sleep 3;
+for my $url (@urls) {
+    my $r = http_head($url);
+    is $r->{status}, 404, "$url, Hub down: 404, not 502";
+    is $r->{headers}{'x-error-code'}, 'EntryNotFound', "$url, Hub down: EntryNotFound";
+    is $r->{headers}{'x-repo-commit'}, $f->{commit}, "$url, Hub down: X-Repo-Commit";
+}
+
+
+
+=== TEST 14: an empty file known from a HEAD alone is answered with the Hub down
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- config eval: $::Config
+--- perl
+my $e = hub_control('add-file', { repo => 'test-org/tiny-model', path => 'empty.txt', content => '' });
+my $url = '/hf/test-org/tiny-model/resolve/main/empty.txt';
+my $h = http_head($url);
+is $h->{status}, 200, 'HEAD';
+is $h->{headers}{'content-length'}, 0, 'empty';
+hub_stop();
+sleep 3;
+for my $r (http_head($url), http_get($url)) {
+    is $r->{status}, 200, 'Hub down: 200';
+    is $r->{headers}{etag}, qq{"$e->{git_sha1}"}, 'Hub down: ETag';
+    is $r->{headers}{'x-repo-commit'}, $e->{commit}, 'Hub down: X-Repo-Commit';
+    is $r->{body}, '', 'Hub down: no bytes';
+}
+
+
+
+=== TEST 15: the API keeps a tree path's EntryNotFound at a commit, not other 404s
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- config eval: $::Config
+--- perl
+my $url = '/hf/api/models/test-org/tiny-model/tree/main/additional_chat_templates?recursive=false&expand=false';
+my $r = http_get($url);
+is $r->{status}, 404, '404';
+is $r->{headers}{'x-error-code'}, 'EntryNotFound', 'EntryNotFound';
+my $n = hub_count('hub', '*', 'additional_chat_templates');
+is http_get($url)->{status}, 404, 'again: 404';
+is hub_count('hub', '*', 'additional_chat_templates'), $n, 'again: from the cache';
+hub_control('fault', { server => 'hub', kind => 'status', code => 404, match => 'tree/[0-9a-f]{40}/sub',
+                       count => 1, headers => { 'X-Error-Code' => 'RepoNotFound' } });
+my $sub = '/hf/api/models/test-org/tiny-model/tree/main/sub';
+is http_get($sub)->{status}, 404, 'a RepoNotFound 404';
+is http_get($sub)->{status}, 200, 'not kept: asked again';
+hub_stop();
+sleep 3;
+my $d = http_get($url);
+is $d->{status}, 404, 'Hub down: 404, not 502';
+is $d->{headers}{'x-error-code'}, 'EntryNotFound', 'Hub down: EntryNotFound';

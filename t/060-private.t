@@ -117,7 +117,7 @@ is http_request('POST', '/hf-private/api/models/test-org/private-model/paths-inf
                 { 'Content-Type' => 'application/x-www-form-urlencoded' }, 'paths=config.json')->{status},
    200, 'paths-info';
 hub_control('fault', { server => 'hub', kind => 'status', code => 500, match => 'README' });
-is http_get('/hf-private/test-org/tiny-model/resolve/v1.0/README.md')->{status}, 500, 'a Hub error';
+is http_get('/hf-private/test-org/tiny-model/resolve/v1.0/README.md')->{status}, 502, 'a Hub error';
 my $log = error_log_text();
 like $log, qr/\[debug\].*http proxy header/, 'nginx logged the requests it sent, at debug';
 like $log, qr/Authorization: Bearer \[hf_token\]/, 'with the token masked';

@@ -107,7 +107,7 @@ sub check_hub_log {
     my $what = shift;
     my $log = hub_log();
     is scalar(grep { $_->{path} =~ /xet-read-token/ } @$log), 0, "$what: no xet-read-token request";
-    is scalar(grep { $_->{path} =~ m{^/reconstructions/} } @$log), 0, "$what: no Xet reconstruction request";
+    is scalar(grep { $_->{path} =~ m{reconstructions} } @$log), 0, "$what: no Xet reconstruction request";
     is scalar(grep { $_->{server} eq 'cdn' && defined $_->{auth} } @$log), 0, "$what: no Authorization at the CDN";
     ok scalar(grep { $_->{server} eq 'hub' } @$log) > 0, "$what: the hub was asked";
 }

@@ -48,7 +48,9 @@ print_record(const char *db, MDB_val *k, MDB_val *v)
         f.cache_key[sizeof(f.cache_key) - 1] = '\0';
         print_key(k);
         printf("\t%llu\t%s\t%d\t%s\t%s\t%lld\t%lld\t%lld\t%llu\n",
-               (unsigned long long) f.size, (char *) f.etag,
+               (unsigned long long) f.size,
+               (f.flags & NGX_HTTP_HF_REC_MISSING) ? "missing"
+                                                   : (char *) f.etag,
                (f.flags & NGX_HTTP_HF_REC_LFS) ? 1 : 0,
                (char *) f.content_type, (char *) f.cache_key,
                (long long) f.stored, (long long) f.first_served,
