@@ -8,19 +8,21 @@ use warnings;
 use lib 't/lib';
 use Test::Nginx::Hf;
 use HfConf;
+use File::Temp ();
 
 plan(skip_all => 'needs root to run workers as another user') if $> != 0;
 
-# the parent of the directories (html/private, from --- user_files) made
-# 0700, then nginx started again
-sub private_dir {
-    nginx_stop();
-    my $dir = servroot() . '/html/private';      # made by --- user_files
-    chmod 0700, $dir or die "chmod $dir: $!";
-    # the logs and temp directories stay reachable, as in a real prefix
-    chmod 0777, map { servroot() . "/$_" } qw(logs proxy_temp client_body_temp);
+# The directories the workers use live outside the checkout, whose own
+# directory may be out of their reach too (a clone in a "mktemp -d"): a
+# base they can enter, and in it "private", which they cannot.
+my $base = File::Temp::tempdir('/tmp/hf-workers-XXXXXX', CLEANUP => 1);
+chmod 0755, $base or die "chmod $base: $!";
+mkdir "$base/private", 0700 or die "mkdir $base/private: $!";
+chmod 0700, "$base/private";
+$ENV{TEST_NGINX_WORKDIR} = $base;
+
+sub nginx_test {
     my ($rc, $out) = Test::Nginx::Hf::_run_nginx('-t');
-    nginx_start();
     return $out;
 }
 
@@ -60,17 +62,14 @@ __DATA__
 === TEST 1: an unreachable metadata directory: a warning, then files served, verified, not recorded
 --- user: nobody nogroup
 --- http_config
-    proxy_cache_path $TEST_NGINX_SERVROOT/cache levels=1:2 keys_zone=hf:10m use_temp_path=off;
-    hf_metadata $TEST_NGINX_SERVROOT/html/private/meta size=64m;
+    proxy_cache_path $TEST_NGINX_WORKDIR/cache1 levels=1:2 keys_zone=hf:10m use_temp_path=off;
+    hf_metadata $TEST_NGINX_WORKDIR/private/meta size=64m;
     hf_cache hf;
     hf_remote $TEST_NGINX_HUB;
 --- config eval: $::Config
---- user_files
->>> private/README
-the workers cannot enter this directory
 --- perl
-my $t = main::private_dir();
-like $t, qr{\[warn\].*hf_metadata "[^"]*/private/meta" cannot be reached by the worker user "nobody": "[^"]*/private" is not searchable by it; files will be verified and proxied, not recorded; fix: chmod o\+x}, 'nginx -t warns';
+my $t = main::nginx_test();
+like $t, qr{\[warn\].*hf_metadata "[^"]*/private/meta" cannot be reached by the worker user "nobody": "\Q$ENV{TEST_NGINX_WORKDIR}\E/private" is not searchable by it; files will be verified and proxied, not recorded; fix: chmod o\+x}, 'nginx -t warns';
 like error_log_text(), qr{\[warn\].*hf_metadata "[^"]*/private/meta" cannot be reached by the worker user "nobody"}, 'the start warns';
 main::every_kind('no metadata');
 --- no_error_log
@@ -82,17 +81,14 @@ exited on signal
 === TEST 2: an unreachable cache directory: a warning, then every request answered, nothing cached
 --- user: nobody nogroup
 --- http_config
-    proxy_cache_path $TEST_NGINX_SERVROOT/html/private/cache levels=1:2 keys_zone=hf:10m use_temp_path=off;
-    hf_metadata $TEST_NGINX_SERVROOT/meta size=64m;
+    proxy_cache_path $TEST_NGINX_WORKDIR/private/cache levels=1:2 keys_zone=hf:10m use_temp_path=off;
+    hf_metadata $TEST_NGINX_WORKDIR/meta2 size=64m;
     hf_cache hf;
     hf_remote $TEST_NGINX_HUB;
 --- config eval: $::Config
---- user_files
->>> private/README
-the workers cannot enter this directory
 --- perl
-my $t = main::private_dir();
-like $t, qr{\[warn\].*proxy_cache_path "[^"]*/private/cache" cannot be reached by the worker user "nobody": "[^"]*/private" is not searchable by it; files will be verified and streamed, not cached}, 'nginx -t warns';
+my $t = main::nginx_test();
+like $t, qr{\[warn\].*proxy_cache_path "[^"]*/private/cache" cannot be reached by the worker user "nobody": "\Q$ENV{TEST_NGINX_WORKDIR}\E/private" is not searchable by it; files will be verified and streamed, not cached}, 'nginx -t warns';
 main::every_kind('no cache');
 like error_log_text(), qr{hf_distribution "public": the cache directory "[^"]*/private/cache" is not writable by the worker}, 'the worker says so';
 is hub_count('cdn', 'GET', '^/lfs/'), 4, 'the LFS file fetched each time (whole and range), not cached';
@@ -105,11 +101,14 @@ exited on signal
 
 === TEST 3: reachable directories: no warning
 --- user: nobody nogroup
---- http_config eval: $::HttpConfig
+--- http_config
+    proxy_cache_path $TEST_NGINX_WORKDIR/cache3 levels=1:2 keys_zone=hf:10m use_temp_path=off;
+    hf_metadata $TEST_NGINX_WORKDIR/meta3 size=64m;
+    hf_cache hf;
+    hf_remote $TEST_NGINX_HUB;
 --- config eval: $::Config
 --- perl
-chmod 0777, map { servroot() . "/$_" } qw(logs proxy_temp client_body_temp);
-my ($rc, $out) = Test::Nginx::Hf::_run_nginx('-t');
+my $out = main::nginx_test();
 unlike $out, qr/not writable|cannot be reached/, 'nginx -t: no warning';
 my $f = hub_file('model', 'test-org/tiny-model', 'main', 'model.safetensors');
 is sha256_hex(http_get('/hf/test-org/tiny-model/resolve/main/model.safetensors')->{body}), $f->{sha256}, 'bytes';
