@@ -1,4 +1,4 @@
-# Self-test of the local fake Hub (t/hub/hub.py) that every other test uses.
+# Self-test of the local fake Hub (t/hub/hub.py and its modules) that every other test uses.
 # Standalone (no nginx): it starts its own hub and talks to it directly.
 use strict;
 use warnings;
@@ -71,7 +71,8 @@ my $res;
 # Every kind of repo: HEAD and GET answer the same relative 307.
 for my $c (['model', 'test-org/tiny-model', '', 'models', 'config.json'],
            ['dataset', 'test-org/tiny-dataset', 'datasets/', 'datasets', 'README.md'],
-           ['space', 'test-org/tiny-space', 'spaces/', 'spaces', 'app.py']) {
+           ['space', 'test-org/tiny-space', 'spaces/', 'spaces', 'app.py'],
+           ['kernel', 'test-org/tiny-kernel', 'kernels/', 'kernels', 'README.md']) {
     my ($kind, $id, $prefix, $type, $path) = @$c;
     my $r = fixture_repo($kind, $id);
     my $commit = $r->{refs}{main};
@@ -174,8 +175,9 @@ my $ptarget = "/api/resolve-cache/models/test-org/private-model/$priv->{refs}{ma
 is(req('HEAD', $ptarget)->{status}, 401, 'private target anonymous: 401');
 is(req('HEAD', $ptarget, Authorization => "Bearer $NOACCESS")->{status}, 404, 'private target, no-access token: 404');
 is(req('HEAD', $ptarget, Authorization => "Bearer $TOKEN")->{status}, 200, 'private target with token: 200');
-# Datasets and spaces have their own targets.
-for my $c (['datasets/test-org/tiny-dataset', 'README.md'], ['spaces/test-org/tiny-space', 'app.py']) {
+# Datasets, spaces and kernels have their own targets.
+for my $c (['datasets/test-org/tiny-dataset', 'README.md'], ['spaces/test-org/tiny-space', 'app.py'],
+           ['kernels/test-org/tiny-kernel', 'README.md']) {
     $res = req('HEAD', "/$c->[0]/resolve/main/$c->[1]");
     my $l = $res->{headers}{location};
     $res = req('GET', $l);
@@ -242,7 +244,66 @@ is(length $res->{content}, 10, 'direct: ten bytes');
 $res = $http->get("$hub/datasets/test-org/tiny-dataset/resolve/main/README.md");
 is($res->{status}, 200, 'direct: dataset regular file');
 ok(exists $res->{headers}{ratelimit}, 'direct: RateLimit too');
+$res = $http->get("$hub/kernels/test-org/tiny-kernel/resolve/main/README.md");
+is($res->{status}, 200, 'direct: kernel regular file');
 control('config', { resolve_mode => 'cache307' });
+
+# ------------------------------------------------------------------ kernels
+
+# A kernel repo is answered like the other kinds: prefix kernels/, API type kernels.
+my $kern = fixture_repo('kernel', 'test-org/tiny-kernel');
+ok($kern, 'fixtures list the kernel repo');
+my $kmain = $kern->{refs}{main};
+my $kfiles = $kern->{commits}{$kmain}{files};
+my $kso = 'build/tiny_kernel.abi3.so';
+ok(!$kfiles->{'README.md'}{lfs} && $kfiles->{$kso}{lfs} && !$kfiles->{$kso}{xet},
+   'kernel: a regular file and an LFS file');
+is($kmain, Digest::SHA::sha1_hex('kernel/test-org/tiny-kernel@c1'), 'kernel: commit id from the kind');
+$res = req('GET', '/kernels/test-org/tiny-kernel/resolve/main/README.md');
+is($res->{status}, 307, 'kernel regular file: 307');
+$res = req('GET', $res->{headers}{location});
+is($res->{status}, 200, 'kernel regular file: target 200');
+is($res->{headers}{etag}, qq("$kfiles->{'README.md'}{git_sha1}"), 'kernel regular file: ETag');
+is($res->{headers}{'content-type'}, 'text/plain; charset=utf-8', 'kernel regular file: Content-Type');
+is($res->{content}, req('GET', '/_control/content?kind=kernel&repo=test-org/tiny-kernel&path=README.md')->{content},
+   'kernel regular file: the bytes');
+$res = req('HEAD', "/kernels/test-org/tiny-kernel/resolve/main/$kso");
+is($res->{status}, 302, 'kernel LFS file: 302');
+like($res->{headers}{location}, qr{^http://127\.0\.0\.1:$cp/lfs/$kfiles->{$kso}{sha256}\?expires=\d+&sig=[0-9a-f]+$},
+     'kernel LFS file: signed CDN URL');
+is($res->{headers}{'x-linked-etag'}, qq("$kfiles->{$kso}{sha256}"), 'kernel LFS file: X-Linked-Etag');
+is($res->{headers}{'x-linked-size'}, $kfiles->{$kso}{size}, 'kernel LFS file: X-Linked-Size');
+is(sha256_hex($http->get($res->{headers}{location})->{content}), $kfiles->{$kso}{sha256},
+   'kernel LFS file: CDN bytes');
+$res = req('HEAD', "/api/resolve-cache/kernels/test-org/tiny-kernel/$kmain/$kso");
+is(join(' ', $res->{status}, $res->{headers}{'x-error-code'}), '404 EntryNotFound', 'kernel LFS file: no resolve-cache target');
+$res = req('GET', '/api/kernels/test-org/tiny-kernel?blobs=true');
+is($res->{status}, 200, 'kernel API: repo info');
+my $kinfo = $json->decode($res->{content});
+is(join(' ', $kinfo->{id}, $kinfo->{sha}), "test-org/tiny-kernel $kmain", 'kernel API: id and sha');
+is_deeply([map { $_->{rfilename} } @{ $kinfo->{siblings} }], ['README.md', $kso], 'kernel API: siblings');
+is((ratelimit($res))[0], 'api', 'kernel API: bucket api');
+$res = req('GET', '/api/kernels/test-org/tiny-kernel/tree/main?recursive=true');
+is_deeply([map { "$_->{type}:$_->{path}" } @{ $json->decode($res->{content}) }],
+          ['file:README.md', 'directory:build', "file:$kso"], 'kernel API: tree');
+$res = $http->post("$hub/api/kernels/test-org/tiny-kernel/paths-info/main",
+                   { content => '{"paths": ["build/tiny_kernel.abi3.so"]}',
+                     headers => { 'Content-Type' => 'application/json' } });
+is($json->decode($res->{content})->[0]{lfs}{oid}, $kfiles->{$kso}{sha256}, 'kernel API: paths-info');
+is(req('GET', '/api/kernels/test-org/nope')->{status}, 401, 'kernel API: missing repo, anonymous: 401');
+is(req('GET', '/api/models/test-org/tiny-kernel', Authorization => "Bearer $TOKEN")->{status}, 404,
+   'a kernel is not a model');
+$add = control('add-file', { kind => 'kernels', repo => 'test-org/tiny-kernel', path => 'build.toml',
+                             content => "[general]\nname = \"tiny_kernel\"\n" });
+$res = req('HEAD', '/kernels/test-org/tiny-kernel/resolve/main/build.toml');
+is(join(' ', $res->{status}, $res->{headers}{'x-repo-commit'}), "307 $add->{commit}", 'kernel add-file (kind kernels)');
+like($res->{headers}{location}, qr{^/api/resolve-cache/kernels/test-org/tiny-kernel/$add->{commit}/build\.toml\?},
+     'kernel add-file: Location');
+is(control('move', { kind => 'kernel', repo => 'test-org/tiny-kernel', commit => 'c1' })->{commit}, $kmain,
+   'kernel move (kind kernel)');
+$bad = $http->post("$hub/_control/add-file", { content => '{"kind":"nope","repo":"a/b","path":"x"}' });
+is($json->decode($bad->{content})->{error}, 'kind must be model, dataset, space or kernel', 'unknown kind refused');
+control('reset', {});
 
 # ------------------------------------------------------------------ LFS / Xet and the CDN
 
