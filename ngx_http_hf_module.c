@@ -19,6 +19,7 @@
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_resolve.h"
 #include "ngx_http_hf_store.h"
+#include "ngx_http_hf_util.h"
 
 
 #define NGX_HTTP_HF_DEFAULT_REMOTE  "https://huggingface.co"

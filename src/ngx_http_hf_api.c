@@ -19,6 +19,7 @@
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_resolve.h"
 #include "ngx_http_hf_revision.h"
+#include "ngx_http_hf_util.h"
 #include "ngx_http_hf_verify.h"
 
 

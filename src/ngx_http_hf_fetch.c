@@ -22,6 +22,7 @@
 #include "ngx_http_hf_resolve.h"
 #include "ngx_http_hf_revision.h"
 #include "ngx_http_hf_store.h"
+#include "ngx_http_hf_util.h"
 #include "ngx_http_hf_verify.h"
 
 
@@ -217,43 +218,6 @@ ngx_http_hf_fetch_header(ngx_http_hf_fetch_t *f, const char *name, size_t len)
     }
 
     return ngx_http_hf_find_header(&u->headers_in.headers, name, len);
-}
-
-
-ngx_table_elt_t *
-ngx_http_hf_find_header(ngx_list_t *headers, const char *name, size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &headers->part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
-
-    return NULL;
 }
 
 

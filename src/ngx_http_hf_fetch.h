@@ -21,10 +21,6 @@
 ngx_int_t ngx_http_hf_fetch_start(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_http_hf_fetch_t *f, ngx_uint_t state);
 
-/* a header in a list (headers_in, upstream headers), or NULL */
-ngx_table_elt_t *ngx_http_hf_find_header(ngx_list_t *headers,
-    const char *name, size_t len);
-
 /* an upstream header of a finished fetch, or NULL */
 ngx_table_elt_t *ngx_http_hf_fetch_header(ngx_http_hf_fetch_t *f,
     const char *name, size_t len);

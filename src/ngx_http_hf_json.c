@@ -6,6 +6,7 @@
 
 
 #include "ngx_http_hf_json.h"
+#include "ngx_http_hf_util.h"
 #include "ngx_http_hf_path.h"
 
 #include <jansson.h>
@@ -121,4 +122,35 @@ ngx_http_hf_json_commit(u_char *data, size_t len, u_char *commit)
     json_decref(json);
 
     return rc;
+}
+
+
+/* {"error": message}, escaped as JSON, into out (allocated from pool) */
+
+ngx_int_t
+ngx_http_hf_json_error(ngx_pool_t *pool, ngx_str_t *message, ngx_str_t *out)
+{
+    char    *text;
+    json_t  *body;
+
+    body = json_pack("{s:s%}", "error", message->data, message->len);
+    text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->len = ngx_strlen(text);
+    out->data = ngx_pnalloc(pool, out->len);
+
+    if (out->data == NULL) {
+        free(text);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, text, out->len);
+    free(text);
+
+    return NGX_OK;
 }

@@ -1,7 +1,8 @@
 
 /*
- * Hub API answers: JSON rewritten with jansson so that no Xet metadata
- * reaches a client (it would make clients bypass the cache).
+ * JSON, with jansson: Hub API answers rewritten so that no Xet metadata
+ * reaches a client (it would make clients bypass the cache), commits read
+ * from them, error bodies written.
  */
 
 
@@ -21,6 +22,10 @@ ngx_int_t ngx_http_hf_json_strip_xet(ngx_pool_t *pool, ngx_log_t *log,
 
 /* the commit id in a top-level "sha" member */
 ngx_int_t ngx_http_hf_json_commit(u_char *data, size_t len, u_char *commit);
+
+/* the body of an error answer: {"error": message} */
+ngx_int_t ngx_http_hf_json_error(ngx_pool_t *pool, ngx_str_t *message,
+    ngx_str_t *out);
 
 
 #endif /* _NGX_HTTP_HF_JSON_H_INCLUDED_ */

@@ -6,6 +6,7 @@
 
 
 #include "ngx_http_hf_path.h"
+#include "ngx_http_hf_util.h"
 
 
 static ngx_int_t ngx_http_hf_unescape(ngx_pool_t *pool, u_char *p,
@@ -679,55 +680,6 @@ ngx_http_hf_resolve_url(ngx_pool_t *pool, ngx_http_hf_loc_conf_t *conf,
     }
 
     url->len = p - url->data;
-
-    return NGX_OK;
-}
-
-
-ngx_uint_t
-ngx_http_hf_is_hex(u_char *p, size_t len)
-{
-    while (len--) {
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
-            return 0;
-        }
-
-        p++;
-    }
-
-    return 1;
-}
-
-
-ngx_int_t
-ngx_http_hf_etag_hex(ngx_str_t *value, u_char *buf, size_t len, size_t *n)
-{
-    u_char  *p, *end;
-
-    p = value->data;
-    end = p + value->len;
-
-    if (end - p >= 2 && p[0] == 'W' && p[1] == '/') {
-        p += 2;
-    }
-
-    if (end - p >= 2 && p[0] == '"' && end[-1] == '"') {
-        p++;
-        end--;
-    }
-
-    if ((size_t) (end - p) > len) {
-        return NGX_ERROR;
-    }
-
-    *n = end - p;
-    ngx_strlow(buf, p, *n);
-
-    if (!ngx_http_hf_is_hex(buf, *n)) {
-        return NGX_ERROR;
-    }
-
-    buf[*n] = '\0';
 
     return NGX_OK;
 }

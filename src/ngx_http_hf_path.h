@@ -71,16 +71,11 @@ ngx_int_t ngx_http_hf_resolve_url(ngx_pool_t *pool,
     ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *t, ngx_str_t *rev,
     ngx_str_t *url);
 
-ngx_uint_t ngx_http_hf_is_hex(u_char *p, size_t len);
-
 /* percent-encodes like Python's quote(): keep_slash is its safe="/" */
 u_char *ngx_http_hf_escape(u_char *dst, ngx_str_t *src,
     ngx_uint_t keep_slash);
 size_t ngx_http_hf_escaped_len(ngx_str_t *src, ngx_uint_t keep_slash);
 
-/* strips W/ and quotes of an ETag into lower-case hex; NGX_ERROR if odd */
-ngx_int_t ngx_http_hf_etag_hex(ngx_str_t *value, u_char *buf, size_t len,
-    size_t *n);
 
 
 #endif /* _NGX_HTTP_HF_PATH_H_INCLUDED_ */

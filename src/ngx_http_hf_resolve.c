@@ -23,9 +23,9 @@
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_revision.h"
 #include "ngx_http_hf_store.h"
+#include "ngx_http_hf_util.h"
 #include "ngx_http_hf_verify.h"
 
-#include <jansson.h>
 
 
 #define NGX_HTTP_HF_START      0
@@ -70,7 +70,6 @@ static ngx_int_t ngx_http_hf_resolve_keys(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_range(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
-static void ngx_http_hf_status_text(ngx_uint_t status, ngx_str_t *text);
 static ngx_int_t ngx_http_hf_redirect_url(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_str_t *location, ngx_str_t *url);
 
@@ -1033,143 +1032,60 @@ ngx_http_hf_resolve_send_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
 
 /*
- * One range "bytes=a-b", "bytes=a-" or "bytes=-n", as nginx's range filter
- * reads it; several ranges, or a failed If-Range, get the whole file.
+ * The client's Range: several ranges, a malformed one, or a failed
+ * If-Range get the whole file, as from nginx's range filter.
  */
 
 static ngx_int_t
 ngx_http_hf_resolve_range(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    off_t             start, end, size;
-    u_char           *p, *last, etag[NGX_HTTP_HF_SHA256_LEN + 3];
-    ngx_uint_t        suffix;
-    ngx_table_elt_t  *range, *if_range;
+    u_char           *p, etag[NGX_HTTP_HF_SHA256_LEN + 3];
+    ngx_int_t         rc;
+    ngx_str_t         value;
+    ngx_uint_t        to_end;
+    ngx_table_elt_t  *if_range;
 
     ctx->range = 0;
 
-    range = r->headers_in.range;
-    if_range = r->headers_in.if_range;
-    size = ctx->file.size;
-
-    if (range == NULL || range->value.len < 7
-        || ngx_strncasecmp(range->value.data, (u_char *) "bytes=", 6) != 0)
-    {
+    if (r->headers_in.range == NULL) {
         return NGX_OK;
     }
 
-    if (if_range) {
-        last = ngx_sprintf(etag, "\"%s\"", ctx->file.etag);
+    if_range = r->headers_in.if_range;
 
-        if (if_range->value.len != (size_t) (last - etag)
-            || ngx_strncmp(if_range->value.data, etag, last - etag) != 0)
+    if (if_range) {
+        p = ngx_sprintf(etag, "\"%s\"", ctx->file.etag);
+
+        if (if_range->value.len != (size_t) (p - etag)
+            || ngx_strncmp(if_range->value.data, etag, p - etag) != 0)
         {
             return NGX_OK;
         }
     }
 
-    p = range->value.data + 6;
-    last = range->value.data + range->value.len;
+    rc = ngx_http_hf_parse_range(&r->headers_in.range->value, ctx->file.size,
+                                 &ctx->range_start, &ctx->range_end, &to_end);
 
-    while (p < last && *p == ' ') { p++; }
-
-    start = 0;
-    end = -1;
-    suffix = 0;
-
-    if (p < last && *p == '-') {
-        suffix = 1;
-        p++;
-
-    } else {
-        if (p == last || *p < '0' || *p > '9') {
-            return NGX_OK;
-        }
-
-        while (p < last && *p >= '0' && *p <= '9') {
-            if (start >= NGX_MAX_OFF_T_VALUE / 10) {
-                return NGX_OK;
-            }
-
-            start = start * 10 + (*p++ - '0');
-        }
-
-        while (p < last && *p == ' ') { p++; }
-
-        if (p == last || *p++ != '-') {
-            return NGX_OK;
-        }
-    }
-
-    while (p < last && *p == ' ') { p++; }
-
-    if (p < last && *p >= '0' && *p <= '9') {
-        end = 0;
-
-        while (p < last && *p >= '0' && *p <= '9') {
-            if (end >= NGX_MAX_OFF_T_VALUE / 10) {
-                return NGX_OK;
-            }
-
-            end = end * 10 + (*p++ - '0');
-        }
-
-    } else if (suffix) {
+    if (rc == NGX_OK) {
+        ctx->range = 1;
+        ctx->range_to_end = to_end;
         return NGX_OK;
     }
 
-    while (p < last && *p == ' ') { p++; }
-
-    if (p != last) {
-        /* several ranges, or garbage: the whole file */
+    if (rc != NGX_HTTP_RANGE_NOT_SATISFIABLE) {
         return NGX_OK;
     }
-
-    ctx->range_to_end = (!suffix && end == -1);
-
-    if (suffix) {
-        start = (end < size) ? size - end : 0;
-        end = size - 1;
-
-        if (start > end) {
-            goto not_satisfiable;
-        }
-
-    } else {
-        if (end != -1 && start > end) {
-            return NGX_OK;
-        }
-
-        if (start >= size) {
-            goto not_satisfiable;
-        }
-
-        if (end == -1 || end >= size) {
-            end = size - 1;
-        }
-    }
-
-    ctx->range = 1;
-    ctx->range_start = start;
-    ctx->range_end = end;
-
-    return NGX_OK;
-
-not_satisfiable:
 
     p = ngx_pnalloc(r->pool, sizeof("bytes */") + NGX_OFF_T_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    {
-    ngx_str_t  value;
-
     value.data = p;
-    value.len = ngx_sprintf(p, "bytes */%O", size) - p;
+    value.len = ngx_sprintf(p, "bytes */%O", ctx->file.size) - p;
 
     if (ngx_http_hf_add_header(r, "Content-Range", &value, NULL) != NGX_OK) {
         return NGX_ERROR;
-    }
     }
 
     return NGX_HTTP_RANGE_NOT_SATISFIABLE;
@@ -1250,95 +1166,6 @@ ngx_http_hf_redirect_url(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     }
 
     return rc;
-}
-
-
-ngx_int_t
-ngx_http_hf_send_error(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *code, ngx_str_t *message, u_char *commit)
-{
-    char         *json;
-    size_t        len;
-    json_t       *body;
-    ngx_int_t     rc;
-    ngx_str_t     value;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    r->headers_out.status = status;
-
-    if (code && ngx_http_hf_add_header(r, "X-Error-Code", code, NULL)
-                != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (message && ngx_http_hf_add_header(r, "X-Error-Message", message, NULL)
-                   != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (commit) {
-        value.data = commit;
-        value.len = NGX_HTTP_HF_COMMIT_LEN;
-
-        if (ngx_http_hf_add_header(r, "X-Repo-Commit", &value, NULL)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (status < NGX_HTTP_BAD_REQUEST) {
-        /* a redirect: no body */
-        r->header_only = 1;
-        r->headers_out.content_length_n = 0;
-        return ngx_http_send_header(r);
-    }
-
-    if (message == NULL) {
-        ngx_http_hf_status_text(status, &value);
-        message = &value;
-    }
-
-    body = json_pack("{s:s%}", "error", message->data, message->len);
-    json = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-
-    if (json == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = ngx_strlen(json);
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
-        free(json);
-        return NGX_ERROR;
-    }
-
-    b->last = ngx_cpymem(b->last, json, len);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-    free(json);
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.content_length_n = len;
-    r->allow_ranges = 0;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
 }
 
 
@@ -1525,60 +1352,3 @@ ngx_http_hf_log_once(ngx_http_request_t *r)
 }
 
 
-ngx_int_t
-ngx_http_hf_add_header(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value, ngx_table_elt_t **out)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value = *value;
-
-    if (out) {
-        *out = h;
-    }
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_hf_status_text(ngx_uint_t status, ngx_str_t *text)
-{
-    switch (status) {
-
-    case NGX_HTTP_BAD_REQUEST:
-        ngx_str_set(text, "Bad request");
-        break;
-
-    case NGX_HTTP_NOT_FOUND:
-        ngx_str_set(text, "Not found");
-        break;
-
-    case NGX_HTTP_NOT_ALLOWED:
-        ngx_str_set(text, "Method not allowed");
-        break;
-
-    case NGX_HTTP_RANGE_NOT_SATISFIABLE:
-        ngx_str_set(text, "Requested range not satisfiable");
-        break;
-
-    case NGX_HTTP_GATEWAY_TIME_OUT:
-        ngx_str_set(text, "The Hub did not answer in time");
-        break;
-
-    case NGX_HTTP_BAD_GATEWAY:
-        ngx_str_set(text, "The Hub could not be reached or answered wrongly");
-        break;
-
-    default:
-        ngx_str_set(text, "Error");
-    }
-}

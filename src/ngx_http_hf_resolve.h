@@ -23,12 +23,6 @@ ngx_int_t ngx_http_hf_resolve_send_headers(ngx_http_request_t *r,
 void ngx_http_hf_resolve_verified(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 
-ngx_int_t ngx_http_hf_add_header(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value, ngx_table_elt_t **out);
-
-/* a JSON error the way the Hub sends them */
-ngx_int_t ngx_http_hf_send_error(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *code, ngx_str_t *message, u_char *commit);
 
 /* the Hub's error answer to fetch f, passed on (see the .c file) */
 ngx_int_t ngx_http_hf_send_hub_error(ngx_http_request_t *r,

@@ -7,6 +7,7 @@
 
 
 #include "ngx_http_hf_revision.h"
+#include "ngx_http_hf_util.h"
 #include "ngx_http_hf_store.h"
 
 
