@@ -15,6 +15,7 @@
 
 #include "ngx_http_hf_api.h"
 #include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_hub.h"
 #include "ngx_http_hf_json.h"
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_resolve.h"
@@ -39,8 +40,6 @@ static ngx_int_t ngx_http_hf_api_fetch(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_api_answer(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
-static ngx_int_t ngx_http_hf_api_failed(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx, ngx_int_t status);
 static ngx_int_t ngx_http_hf_api_copy_headers(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_api_link(ngx_http_request_t *r,
@@ -250,13 +249,19 @@ static ngx_int_t
 ngx_http_hf_api_revision_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
     ngx_int_t             status;
+    ngx_str_t             path;
     ngx_buf_t            *b;
+    ngx_http_hf_hub_e     answer;
     ngx_http_hf_fetch_t  *f;
 
     f = ctx->fetch;
-    status = ngx_http_hf_fetch_status(f);
+    answer = ngx_http_hf_hub_read(ctx->conf, f, &status, &path);
 
-    if (status == NGX_HTTP_OK && f->sr->out) {
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf api: the Hub answered %i (%d) for the revision",
+                   status, answer);
+
+    if (answer == NGX_HTTP_HF_HUB_OK && f->sr->out) {
         ctx->hub_asked = 1;
         b = f->sr->out->buf;
 
@@ -273,13 +278,12 @@ ngx_http_hf_api_revision_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
                                       NULL);
     }
 
-    /* the Hub down or rate-limiting the cache: what was cached at the
-     * last known commit is still the answer */
+    /*
+     * The Hub down or rate-limiting the cache: what was cached at the
+     * last known commit is still the answer.
+     */
 
-    if ((status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR
-         || status == NGX_HTTP_TOO_MANY_REQUESTS)
-        && ctx->have_commit)
-    {
+    if (answer == NGX_HTTP_HF_HUB_UNAVAILABLE && ctx->have_commit) {
         ctx->stale = 1;
 
         ngx_http_hf_log_stale(r, status ? status : f->status,
@@ -288,7 +292,7 @@ ngx_http_hf_api_revision_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return ngx_http_hf_api_fetch(r, ctx);
     }
 
-    return ngx_http_hf_api_failed(r, ctx, status);
+    return ngx_http_hf_hub_send(r, ctx, answer, status);
 }
 
 
@@ -385,19 +389,20 @@ static ngx_int_t
 ngx_http_hf_api_answer(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
     ngx_int_t             rc, status;
-    ngx_str_t             body;
+    ngx_str_t             body, path;
+    ngx_http_hf_hub_e     answer;
     ngx_buf_t            *b, *sb;
     ngx_chain_t           out;
     ngx_http_hf_fetch_t  *f;
 
     f = ctx->fetch;
-    status = ngx_http_hf_fetch_status(f);
+    answer = ngx_http_hf_hub_read(ctx->conf, f, &status, &path);
 
     ctx->cache_hit = (f->sr->upstream
                       && f->sr->upstream->cache_status == NGX_HTTP_CACHE_HIT);
 
-    if (status != NGX_HTTP_OK) {
-        return ngx_http_hf_api_failed(r, ctx, status);
+    if (answer != NGX_HTTP_HF_HUB_OK) {
+        return ngx_http_hf_hub_send(r, ctx, answer, status);
     }
 
     if (f->discard) {
@@ -456,39 +461,6 @@ ngx_http_hf_api_answer(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
-}
-
-
-/* the Hub's 4xx pass on; its 5xx and no answer at all are 502/504 */
-
-static ngx_int_t
-ngx_http_hf_api_failed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_int_t status)
-{
-    ngx_http_hf_fetch_t  *f;
-    ngx_http_upstream_t  *u;
-
-    f = ctx->fetch;
-
-    if (status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hf: hub unreachable (%i) for \"%V\" and nothing "
-                      "cached", status ? status : f->status,
-                      &r->unparsed_uri);
-
-        return ngx_http_hf_send_hub_failed(r, f, status);
-    }
-
-    u = f->sr->upstream;
-
-    if (status >= NGX_HTTP_MOVED_PERMANENTLY && status < NGX_HTTP_BAD_REQUEST
-        && u->headers_in.location)
-    {
-        return ngx_http_hf_send_renamed(r, ctx, status,
-                                        &u->headers_in.location->value);
-    }
-
-    return ngx_http_hf_send_hub_error(r, f, status);
 }
 
 

@@ -37,35 +37,6 @@ ngx_int_t ngx_http_hf_parse_resolve(ngx_pool_t *pool, ngx_str_t *rest,
 ngx_int_t ngx_http_hf_parse_api(ngx_pool_t *pool, ngx_str_t *rest,
     ngx_http_hf_target_t *t, char **reason);
 
-/*
- * A Location of the Hub pointing at the Hub itself (relative, or absolute
- * on the remote's origin): *path is its path on that origin, from "/",
- * query included.  NGX_DECLINED when it points at another host.
- */
-ngx_int_t ngx_http_hf_hub_path(ngx_http_hf_loc_conf_t *conf,
-    ngx_str_t *location, ngx_str_t *path);
-
-/* a path of ngx_http_hf_hub_path() under /api/resolve-cache/ */
-ngx_uint_t ngx_http_hf_is_resolve_cache(ngx_http_hf_loc_conf_t *conf,
-    ngx_str_t *path);
-
-/*
- * A renamed repository: the Hub's redirect of "asked" (the URL the cache
- * asked) to the new name, turned into the client's own URL with the new
- * name under the distribution's prefix.  NGX_DECLINED when the Location
- * is not that.
- */
-ngx_int_t ngx_http_hf_renamed_location(ngx_http_request_t *r,
-    ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *t, ngx_str_t *asked,
-    ngx_str_t *location, ngx_str_t *out);
-
-/*
- * NGX_OK when a redirect of the Hub to url may be followed (the remote's
- * host, hf_redirect_hosts, not this server); NGX_DECLINED with *why.
- */
-ngx_int_t ngx_http_hf_redirect_allowed(ngx_http_request_t *r,
-    ngx_http_hf_loc_conf_t *conf, ngx_str_t *url, const char **why);
-
 /* the Hub's own URL of a file: kind prefix, repo, /resolve/, rev, path */
 ngx_int_t ngx_http_hf_resolve_url(ngx_pool_t *pool,
     ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *t, ngx_str_t *rev,

@@ -20,6 +20,7 @@
 
 #include "ngx_http_hf_resolve.h"
 #include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_hub.h"
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_revision.h"
 #include "ngx_http_hf_store.h"
@@ -45,6 +46,8 @@ static ngx_int_t ngx_http_hf_resolve_meta(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_meta_done(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_file(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_int_t status);
 static ngx_int_t ngx_http_hf_resolve_commit(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_follow(ngx_http_request_t *r,
@@ -70,8 +73,6 @@ static ngx_int_t ngx_http_hf_resolve_keys(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_range(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
-static ngx_int_t ngx_http_hf_redirect_url(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx, ngx_str_t *location, ngx_str_t *url);
 
 
 ngx_int_t
@@ -251,59 +252,55 @@ ngx_http_hf_resolve_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 static ngx_int_t
 ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    ngx_int_t             rc, status;
-    ngx_str_t             url, path;
-    ngx_uint_t            authorize;
-    ngx_table_elt_t      *location;
-    ngx_http_hf_fetch_t  *f;
+    ngx_int_t          status;
+    ngx_str_t          path;
+    ngx_http_hf_hub_e  answer;
 
-    f = ctx->fetch;
-    status = ngx_http_hf_fetch_status(f);
+    answer = ngx_http_hf_hub_read(ctx->conf, ctx->fetch, &status, &path);
 
-    if (status == 0 || status >= NGX_HTTP_INTERNAL_SERVER_ERROR
-        || status == NGX_HTTP_TOO_MANY_REQUESTS)
-    {
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf resolve: the Hub answered %i (%d)", status, answer);
+
+    if (answer == NGX_HTTP_HF_HUB_UNAVAILABLE) {
         return ngx_http_hf_resolve_unreachable(r, ctx, status);
     }
 
     ctx->hub_asked = 1;
 
-    if (status >= NGX_HTTP_BAD_REQUEST) {
+    switch (answer) {
+
+    case NGX_HTTP_HF_HUB_OK:
+    case NGX_HTTP_HF_HUB_AWAY:
+        return ngx_http_hf_resolve_file(r, ctx, status);
+
+    case NGX_HTTP_HF_HUB_FOLLOW:
+        return ngx_http_hf_resolve_follow(r, ctx, &path);
+
+    case NGX_HTTP_HF_HUB_ERROR:
         ngx_http_hf_resolve_record_missing(r, ctx, status);
-        return ngx_http_hf_send_hub_error(r, f, status);
+        /* fall through */
+
+    default:
+        return ngx_http_hf_hub_send(r, ctx, answer, status);
     }
+}
 
-    location = NULL;
 
-    if (status >= NGX_HTTP_MOVED_PERMANENTLY) {
-        location = f->sr->upstream->headers_in.location;
+/* the file's metadata arrived (a 200, or an LFS file's 302): serve it */
 
-        if (location == NULL) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "hf: %i without a Location from \"%V\"", status,
-                          &f->url);
-            return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL,
-                                          NULL, NULL);
-        }
+static ngx_int_t
+ngx_http_hf_resolve_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_int_t status)
+{
+    ngx_int_t             rc;
+    ngx_str_t             url;
+    ngx_uint_t            authorize, own;
+    ngx_table_elt_t      *location;
+    ngx_http_hf_fetch_t  *f;
 
-        if (ngx_http_hf_hub_path(ctx->conf, &location->value, &path)
-            == NGX_OK)
-        {
-            if (ngx_http_hf_is_resolve_cache(ctx->conf, &path)) {
-                return ngx_http_hf_resolve_follow(r, ctx, &path);
-            }
-
-            return ngx_http_hf_send_renamed(r, ctx, status,
-                                            &location->value);
-        }
-
-    } else if (status != NGX_HTTP_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hf: unexpected status %i from \"%V\"", status,
-                      &f->url);
-        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
-                                      NULL);
-    }
+    f = ctx->fetch;
+    location = (status == NGX_HTTP_OK) ? NULL
+                                       : f->sr->upstream->headers_in.location;
 
     if (ngx_http_hf_resolve_commit(r, ctx) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -366,7 +363,8 @@ ngx_http_hf_resolve_meta_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
      */
 
     if (location) {
-        rc = ngx_http_hf_redirect_url(r, ctx, &location->value, &url);
+        rc = ngx_http_hf_hub_redirect_url(r, ctx, &location->value, &url,
+                                          &own);
 
         if (rc == NGX_DECLINED) {
             return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
@@ -599,17 +597,7 @@ ngx_http_hf_resolve_unreachable(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         }
     }
 
-    if (status == NGX_HTTP_TOO_MANY_REQUESTS) {
-        /* passed on with the Hub's RateLimit headers: clients back off */
-        return ngx_http_hf_send_hub_error(r, ctx->fetch, status);
-    }
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "hf: hub unreachable (%i) for \"%V\" of \"%V\" and "
-                  "nothing cached", status ? status : ctx->fetch->status,
-                  &ctx->target.path, &ctx->target.repo);
-
-    return ngx_http_hf_send_hub_failed(r, ctx->fetch, status);
+    return ngx_http_hf_hub_send(r, ctx, NGX_HTTP_HF_HUB_UNAVAILABLE, status);
 }
 
 
@@ -852,7 +840,8 @@ static ngx_int_t
 ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
     ngx_int_t             rc;
-    ngx_str_t             url, path;
+    ngx_str_t             url;
+    ngx_uint_t            own;
     ngx_http_hf_fetch_t  *f;
 
     f = ctx->fetch;
@@ -875,7 +864,8 @@ ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
          */
 
         if (!r->header_sent && !f->direct) {
-            rc = ngx_http_hf_redirect_url(r, ctx, &f->location, &url);
+            rc = ngx_http_hf_hub_redirect_url(r, ctx, &f->location, &url,
+                                              &own);
 
             if (rc == NGX_DECLINED) {
                 break;
@@ -885,11 +875,7 @@ ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
                 return NGX_ERROR;
             }
 
-            return ngx_http_hf_resolve_blob(r, ctx, &url,
-                                            ngx_http_hf_hub_path(ctx->conf,
-                                                &f->location, &path)
-                                            == NGX_OK,
-                                            0);
+            return ngx_http_hf_resolve_blob(r, ctx, &url, own, 0);
         }
 
         break;
@@ -1122,233 +1108,6 @@ ngx_http_hf_resolve_keys(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
                          - ctx->cache_key.data;
 
     return NGX_OK;
-}
-
-
-/*
- * A Location of the Hub as a URL to fetch: relative ones on the remote's
- * origin; where it may lead is checked (hf_redirect_hosts).  NGX_DECLINED
- * is logged here.
- */
-
-static ngx_int_t
-ngx_http_hf_redirect_url(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_str_t *location, ngx_str_t *url)
-{
-    ngx_int_t                rc;
-    const char              *why;
-    ngx_http_hf_loc_conf_t  *conf;
-
-    conf = ctx->conf;
-
-    if (location->len && location->data[0] == '/') {
-        url->len = conf->remote_origin.len + location->len;
-        url->data = ngx_pnalloc(r->pool, url->len);
-        if (url->data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(ngx_cpymem(url->data, conf->remote_origin.data,
-                              conf->remote_origin.len),
-                   location->data, location->len);
-
-    } else {
-        *url = *location;
-    }
-
-    why = "";
-    rc = ngx_http_hf_redirect_allowed(r, conf, url, &why);
-
-    if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hf: redirect of \"%V\" of \"%V\" to \"%V\" refused: "
-                      "%s", &ctx->target.path, &ctx->target.repo, url, why);
-    }
-
-    return rc;
-}
-
-
-/*
- * An error of the Hub, passed on the way its clients read them: the error
- * code and message, the commit, and the rate limit headers a client backs
- * off by.  A 401 without X-Error-Code is the Hub's answer to an anonymous
- * request for a missing or private repository; huggingface_hub reads it
- * as RepositoryNotFoundError only from an https:// endpoint, so the cache,
- * often on http://, names it RepoNotFound.  A rejected token is left as
- * the Hub said it.
- */
-
-ngx_int_t
-ngx_http_hf_send_hub_error(ngx_http_request_t *r, ngx_http_hf_fetch_t *f,
-    ngx_int_t status)
-{
-    u_char           *commit;
-    ngx_str_t        *code_value, *message_value;
-    ngx_uint_t        i;
-    ngx_table_elt_t  *code, *message, *h;
-
-    static ngx_str_t  repo_not_found = ngx_string("RepoNotFound");
-    static ngx_str_t  bad_token =
-        ngx_string("Invalid credentials in Authorization header");
-
-    static ngx_str_t  rate_limit_headers[] = {
-        ngx_string("RateLimit"),
-        ngx_string("RateLimit-Policy"),
-        ngx_string("Retry-After")
-    };
-
-    code = ngx_http_hf_fetch_header(f, "X-Error-Code",
-                                    sizeof("X-Error-Code") - 1);
-    message = ngx_http_hf_fetch_header(f, "X-Error-Message",
-                                       sizeof("X-Error-Message") - 1);
-    h = ngx_http_hf_fetch_header(f, "X-Repo-Commit",
-                                 sizeof("X-Repo-Commit") - 1);
-
-    code_value = code ? &code->value : NULL;
-    message_value = message ? &message->value : NULL;
-
-    if (status == NGX_HTTP_UNAUTHORIZED && code == NULL
-        && !(message && message->value.len == bad_token.len
-             && ngx_strncmp(message->value.data, bad_token.data,
-                            bad_token.len) == 0))
-    {
-        code_value = &repo_not_found;
-    }
-
-    commit = NULL;
-
-    if (h && h->value.len == NGX_HTTP_HF_COMMIT_LEN
-        && ngx_http_hf_is_hex(h->value.data, h->value.len))
-    {
-        commit = h->value.data;
-    }
-
-    for (i = 0; i < sizeof(rate_limit_headers) / sizeof(ngx_str_t); i++) {
-        h = ngx_http_hf_fetch_header(f, (char *) rate_limit_headers[i].data,
-                                     rate_limit_headers[i].len);
-
-        if (h && ngx_http_hf_add_header(r, (char *) rate_limit_headers[i].data,
-                                        &h->value, NULL)
-                 != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (status == NGX_HTTP_TOO_MANY_REQUESTS && ngx_http_hf_log_once(r)) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "hf: the hub rate-limits the cache (429) for \"%V\" "
-                      "and nothing is cached: 429 passed on", &f->url);
-    }
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf: hub error %i passed on for \"%V\"", status, &f->url);
-
-    return ngx_http_hf_send_error(r, status, code_value, message_value,
-                                  commit);
-}
-
-
-/*
- * The Hub failed (a 5xx of its own, status; or no answer, 0) and nothing
- * is cached: 504 when it did not answer in time, else 502.  Clients fall
- * back to their own cache on either.
- */
-
-ngx_int_t
-ngx_http_hf_send_hub_failed(ngx_http_request_t *r, ngx_http_hf_fetch_t *f,
-    ngx_int_t status)
-{
-    if (status == 0) {
-        status = f->status;
-    }
-
-    return ngx_http_hf_send_error(r, status == NGX_HTTP_GATEWAY_TIME_OUT
-                                     ? NGX_HTTP_GATEWAY_TIME_OUT
-                                     : NGX_HTTP_BAD_GATEWAY,
-                                  NULL, NULL, NULL);
-}
-
-
-/* a renamed repository: the client asks again, under the new name */
-
-ngx_int_t
-ngx_http_hf_send_renamed(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_int_t status, ngx_str_t *location)
-{
-    ngx_int_t  rc;
-    ngx_str_t  value;
-
-    rc = ngx_http_hf_renamed_location(r, ctx->conf, &ctx->target,
-                                      &ctx->fetch->url, location, &value);
-
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hf: redirect outside the hub from \"%V\": \"%V\"",
-                      &ctx->fetch->url, location);
-        return ngx_http_hf_send_error(r, NGX_HTTP_BAD_GATEWAY, NULL, NULL,
-                                      NULL);
-    }
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf: \"%V\" renamed: \"%V\"", &ctx->target.repo, &value);
-
-    /* a plain header: nginx would make r->headers_out.location absolute */
-
-    if (ngx_http_hf_add_header(r, "Location", &value, NULL) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_hf_send_error(r, status, NULL, NULL, NULL);
-}
-
-
-/*
- * Serving what is cached while the Hub cannot answer (down, or rate
- * limiting the cache) is normal operation for a cache: logged at warn,
- * at most once a second per worker, so that a rate limit does not flood
- * the log.
- */
-
-void
-ngx_http_hf_log_stale(ngx_http_request_t *r, ngx_int_t status,
-    ngx_str_t *repo, ngx_str_t *what, u_char *commit)
-{
-    if (!ngx_http_hf_log_once(r)) {
-        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "hf: hub unreachable (%i), \"%V\" at %s", status,
-                       what, commit);
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "hf: hub %s (%i) for \"%V\", serving \"%V\" at last "
-                  "known commit %s",
-                  status == NGX_HTTP_TOO_MANY_REQUESTS ? "rate-limits the cache"
-                                                       : "unreachable",
-                  status, repo, what, commit);
-}
-
-
-/* one warning a second per worker for what may happen on every request */
-
-ngx_uint_t
-ngx_http_hf_log_once(ngx_http_request_t *r)
-{
-    static time_t  last;
-
-    if (last == ngx_time()) {
-        return 0;
-    }
-
-    last = ngx_time();
-
-    return 1;
 }
 
 
