@@ -8,7 +8,6 @@
 #include "ngx_http_hf_cors.h"
 #include "ngx_http_hf_util.h"
 #include "ngx_http_hf_fetch.h"
-#include "ngx_http_hf_resolve.h"
 
 
 /*

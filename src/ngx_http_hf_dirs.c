@@ -128,8 +128,10 @@ ngx_http_hf_dirs_worker(ngx_cycle_t *cycle, ngx_http_hf_main_conf_t *hmcf)
             continue;
         }
 
-        /* this worker's copy of the configuration: no caching here */
+        /* this worker's copy of the configuration: no caching here, an
+         * empty zone turns proxy_cache off in the fetches */
         dist[i]->cache_unusable = 1;
+        ngx_str_null(&dist[i]->cache_zone);
 
         ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
                       "hf_distribution \"%V\": the cache directory \"%s\" "

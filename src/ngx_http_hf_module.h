@@ -122,10 +122,22 @@ typedef enum {
 } ngx_http_hf_fetch_result_e;
 
 
-typedef struct {
+typedef struct ngx_http_hf_fetch_s  ngx_http_hf_fetch_t;
+
+/* what a fetch's owner does with its answer: see fetch.h, blob.c */
+typedef ngx_int_t (*ngx_http_hf_fetch_header_pt)(ngx_http_request_t *sr,
+    ngx_http_hf_fetch_t *f);
+typedef ngx_int_t (*ngx_http_hf_fetch_body_pt)(ngx_http_request_t *sr,
+    ngx_http_hf_fetch_t *f, ngx_chain_t *in);
+
+
+struct ngx_http_hf_fetch_s {
     ngx_uint_t                  type;         /* NGX_HTTP_HF_CTX_FETCH */
-    ngx_http_hf_ctx_t          *request;      /* the client request's ctx */
+    ngx_http_hf_ctx_t          *request;      /* its owner's, for on_* */
     ngx_http_request_t         *sr;
+
+    ngx_http_hf_fetch_header_pt on_header;    /* NULL: headers only */
+    ngx_http_hf_fetch_body_pt   on_body;
 
     ngx_str_t                   url;          /* absolute upstream URL */
     ngx_str_t                   cache_key;
@@ -160,8 +172,8 @@ typedef struct {
     unsigned                    done:1;
     unsigned                    followed:1;   /* the Hub's redirect to itself */
 
-    ngx_msec_t                  lock_renewed;  /* see fetch_keep_lock() */
-} ngx_http_hf_fetch_t;
+    ngx_msec_t                  lock_renewed;  /* see blob_keep_lock() */
+};
 
 
 struct ngx_http_hf_ctx_s {

@@ -19,6 +19,7 @@
 
 
 #include "ngx_http_hf_resolve.h"
+#include "ngx_http_hf_blob.h"
 #include "ngx_http_hf_fetch.h"
 #include "ngx_http_hf_hub.h"
 #include "ngx_http_hf_path.h"
@@ -38,6 +39,8 @@
 
 static ngx_int_t ngx_http_hf_resolve_run(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_fetch(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, ngx_http_hf_fetch_t *f, ngx_uint_t state);
 static ngx_int_t ngx_http_hf_resolve_lookup(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r,
@@ -124,6 +127,34 @@ ngx_http_hf_resolve_run(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     default: /* NGX_HTTP_HF_BLOB */
         return ngx_http_hf_resolve_blob_done(r, ctx);
     }
+}
+
+
+/*
+ * Starts fetch f for this request and moves it to "state"; run() goes on
+ * when f ends (a background fill ends on its own).
+ */
+
+static ngx_int_t
+ngx_http_hf_resolve_fetch(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_http_hf_fetch_t *f, ngx_uint_t state)
+{
+    f->request = ctx;
+
+    if (ngx_http_hf_fetch_start(r, &ctx->conf->prefix, f) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (!f->background) {
+        ctx->fetch = f;
+        ctx->fetches++;
+        ctx->state = state;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf resolve: state %ui, fetching \"%V\"", state, &f->url);
+
+    return NGX_DONE;
 }
 
 
@@ -230,7 +261,7 @@ ngx_http_hf_resolve_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
     f->authorization = ctx->conf->token;
 
-    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_META);
+    return ngx_http_hf_resolve_fetch(r, ctx, f, NGX_HTTP_HF_META);
 }
 
 
@@ -331,7 +362,7 @@ ngx_http_hf_resolve_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        ngx_http_hf_resolve_verified(r, ctx);
+        ngx_http_hf_blob_verified(r, ctx);
         ctx->have_file = 1;
     }
 
@@ -497,7 +528,7 @@ ngx_http_hf_resolve_follow(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hf resolve: following the Hub to \"%V\"", &url);
 
-    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_META);
+    return ngx_http_hf_resolve_fetch(r, ctx, f, NGX_HTTP_HF_META);
 }
 
 
@@ -691,7 +722,7 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     }
 
     if (r->method == NGX_HTTP_HEAD) {
-        rc = ngx_http_hf_resolve_send_headers(r, ctx);
+        rc = ngx_http_hf_blob_send_headers(r, ctx);
 
         if (rc == NGX_ERROR || rc > NGX_OK) {
             return rc;
@@ -712,7 +743,7 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     if (ctx->file.size == 0 && ctx->have_file) {
         /* nothing to fetch, nothing cached: the headers say it all */
-        rc = ngx_http_hf_resolve_send_headers(r, ctx);
+        rc = ngx_http_hf_blob_send_headers(r, ctx);
 
         if (rc == NGX_ERROR || rc > NGX_OK) {
             return rc;
@@ -793,11 +824,15 @@ ngx_http_hf_resolve_direct(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         f->authorization = ctx->conf->token;
     }
 
-    if (ngx_http_hf_fetch_start(r, ctx, fill, NGX_HTTP_HF_BLOB) != NGX_DONE) {
+    ngx_http_hf_blob_fetch(fill);
+    ngx_http_hf_blob_fetch(f);
+
+    if (ngx_http_hf_resolve_fetch(r, ctx, fill, NGX_HTTP_HF_BLOB) != NGX_DONE)
+    {
         return NGX_ERROR;
     }
 
-    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_BLOB);
+    return ngx_http_hf_resolve_fetch(r, ctx, f, NGX_HTTP_HF_BLOB);
 }
 
 
@@ -832,7 +867,9 @@ ngx_http_hf_resolve_blob(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         f->authorization = ctx->conf->token;
     }
 
-    return ngx_http_hf_fetch_start(r, ctx, f, NGX_HTTP_HF_BLOB);
+    ngx_http_hf_blob_fetch(f);
+
+    return ngx_http_hf_resolve_fetch(r, ctx, f, NGX_HTTP_HF_BLOB);
 }
 
 
@@ -905,115 +942,6 @@ ngx_http_hf_resolve_blob_done(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     }
 
     return ngx_http_hf_send_hub_failed(r, f, 0);
-}
-
-
-void
-ngx_http_hf_resolve_verified(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
-{
-    ngx_http_hf_store_t  *store;
-
-    if (ctx->conf->cache_unusable) {
-        /* verified, but not cached: nothing to record */
-        return;
-    }
-
-    store = ngx_http_hf_store(r);
-
-    (void) ngx_http_hf_store_put_blob(store, &ctx->cache_key, ctx->file.size);
-    (void) ngx_http_hf_store_put_file(store, &ctx->file_key, &ctx->file,
-                                      &ctx->cache_key);
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf verified: \"%V\" as \"%V\"", &ctx->file_key,
-                   &ctx->cache_key);
-}
-
-
-ngx_int_t
-ngx_http_hf_resolve_send_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
-{
-    u_char           *p;
-    ngx_str_t         value;
-    ngx_table_elt_t  *h;
-
-    r->headers_out.status = ctx->range ? NGX_HTTP_PARTIAL_CONTENT
-                                       : NGX_HTTP_OK;
-    r->headers_out.content_length_n = ctx->range
-                                      ? ctx->range_end - ctx->range_start + 1
-                                      : ctx->file.size;
-
-    r->headers_out.content_type = ctx->file.content_type;
-    r->headers_out.content_type_len = ctx->file.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    /* ranges and conditions are ours: nginx's filters must not redo them */
-    r->allow_ranges = 0;
-    r->disable_not_modified = 1;
-
-    value.data = ctx->commit;
-    value.len = NGX_HTTP_HF_COMMIT_LEN;
-
-    if (ngx_http_hf_add_header(r, "X-Repo-Commit", &value, NULL) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    /* one buffer, each header value after the previous one */
-
-    p = ngx_pnalloc(r->pool, NGX_HTTP_HF_SHA256_LEN + 2 + 4 * NGX_OFF_T_LEN
-                             + sizeof("bytes -/"));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-    p = ngx_sprintf(p, "\"%s\"", ctx->file.etag);
-    value.len = p - value.data;
-
-    if (ngx_http_hf_add_header(r, "ETag", &value, &h) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    r->headers_out.etag = h;
-
-    if (ctx->file.flags & NGX_HTTP_HF_FILE_LFS) {
-        if (ngx_http_hf_add_header(r, "X-Linked-Etag", &value, NULL)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        value.data = p;
-        p = ngx_sprintf(p, "%O", ctx->file.size);
-        value.len = p - value.data;
-
-        if (ngx_http_hf_add_header(r, "X-Linked-Size", &value, NULL)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    ngx_str_set(&value, "bytes");
-
-    if (ngx_http_hf_add_header(r, "Accept-Ranges", &value, NULL) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ctx->range) {
-        value.data = p;
-        p = ngx_sprintf(p, "bytes %O-%O/%O", ctx->range_start,
-                        ctx->range_end, ctx->file.size);
-        value.len = p - value.data;
-
-        if (ngx_http_hf_add_header(r, "Content-Range", &value, NULL)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return ngx_http_send_header(r);
 }
 
 
