@@ -6,8 +6,6 @@
 
 
 #include "ngx_http_hf_json.h"
-#include "ngx_http_hf_util.h"
-#include "ngx_http_hf_path.h"
 
 #include <jansson.h>
 

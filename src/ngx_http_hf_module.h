@@ -27,6 +27,23 @@
      || ((c) >= 'A' && (c) <= 'Z'))
 
 
+/* lower-case hex digits only: commit ids, hashes */
+
+static ngx_inline ngx_uint_t
+ngx_http_hf_is_hex(u_char *p, size_t len)
+{
+    while (len--) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
+            return 0;
+        }
+
+        p++;
+    }
+
+    return 1;
+}
+
+
 /* internal locations added under each distribution (exact match) */
 #define NGX_HTTP_HF_META_LOCATION   "@hf-meta"
 #define NGX_HTTP_HF_BLOB_LOCATION   "@hf-blob"

@@ -192,21 +192,6 @@ ngx_http_hf_find_header(ngx_list_t *headers, const char *name, size_t len)
 }
 
 
-ngx_uint_t
-ngx_http_hf_is_hex(u_char *p, size_t len)
-{
-    while (len--) {
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
-            return 0;
-        }
-
-        p++;
-    }
-
-    return 1;
-}
-
-
 ngx_int_t
 ngx_http_hf_etag_hex(ngx_str_t *value, u_char *buf, size_t len, size_t *n)
 {

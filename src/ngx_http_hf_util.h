@@ -37,9 +37,6 @@ ngx_int_t ngx_http_hf_send_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_table_elt_t *ngx_http_hf_find_header(ngx_list_t *headers,
     const char *name, size_t len);
 
-/* lower-case hex digits only */
-ngx_uint_t ngx_http_hf_is_hex(u_char *p, size_t len);
-
 /* strips W/ and quotes of an ETag into lower-case hex; NGX_ERROR if odd */
 ngx_int_t ngx_http_hf_etag_hex(ngx_str_t *value, u_char *buf, size_t len,
     size_t *n);
