@@ -2,11 +2,14 @@
 /*
  * ngx_http_hf_module: a Hugging Face Hub pull-through cache for nginx.
  *
- * This file holds the directives, the configuration and the wiring; each
- * concern lives in src/: path (the URL space), resolve (/resolve/ answers),
- * api (the Hub API), cors (browsers), fetch (requests to the Hub through proxy_pass and
- * proxy_cache), revision (branches to commits), verify (hashes), json
- * (Xet metadata removed from API answers), store (LMDB metadata).
+ * This file holds the directives, create/merge, init and the content
+ * handler; each concern lives in src/ (docs/architecture.md has the map):
+ * conf (a distribution's configuration), path (the URL space), resolve
+ * (the /resolve/ state machine), api (the Hub API), hub (reading the
+ * Hub's answers), fetch (subrequests through proxy_pass and proxy_cache),
+ * blob (bytes through the cache, verified), revision (branches to
+ * commits), store (LMDB), verify (hashes), json (jansson), cors, dirs
+ * (the workers' directories), log (no token in a log line), util.
  */
 
 

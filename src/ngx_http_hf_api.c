@@ -23,9 +23,13 @@
 #include "ngx_http_hf_verify.h"
 
 
-#define NGX_HTTP_HF_API_START     0
-#define NGX_HTTP_HF_API_REVISION  1
-#define NGX_HTTP_HF_API_ANSWER    2
+/* the states of an API request: ctx->state */
+
+typedef enum {
+    NGX_HTTP_HF_API_START = 0,      /* the revision looked up in LMDB */
+    NGX_HTTP_HF_API_REVISION,       /* asking the Hub which commit it is */
+    NGX_HTTP_HF_API_ANSWER          /* the endpoint at the commit */
+} ngx_http_hf_api_state_e;
 
 
 static void ngx_http_hf_api_body_handler(ngx_http_request_t *r);
@@ -69,7 +73,7 @@ ngx_http_hf_api_handler(ngx_http_request_t *r, ngx_http_hf_loc_conf_t *conf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    post = (target.endpoint.len == 10);     /* "paths-info" */
+    post = (target.endpoint_id == NGX_HTTP_HF_ENDPOINT_PATHS_INFO);
 
     if (rc == NGX_DECLINED) {
         /* writes, tokens, whoami...: never forwarded */
@@ -493,7 +497,7 @@ ngx_http_hf_api_copy_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     ngx_str_t         value;
     ngx_table_elt_t  *h;
 
-    h = ngx_http_hf_fetch_header(ctx->fetch, "Link", 4);
+    h = ngx_http_hf_fetch_header(ctx->fetch, NGX_HTTP_HF_HEADER("Link"));
 
     if (h) {
         if (ngx_http_hf_api_link(r, ctx, &h->value, &value) != NGX_OK) {
@@ -507,7 +511,8 @@ ngx_http_hf_api_copy_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         }
     }
 
-    h = ngx_http_hf_fetch_header(ctx->fetch, "X-Repo-Commit", 13);
+    h = ngx_http_hf_fetch_header(ctx->fetch,
+                                 NGX_HTTP_HF_HEADER("X-Repo-Commit"));
 
     if (h && ngx_http_hf_add_header(r, "X-Repo-Commit", &h->value, NULL)
              != NGX_OK)
@@ -515,7 +520,8 @@ ngx_http_hf_api_copy_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    h = ngx_http_hf_fetch_header(ctx->fetch, "X-Total-Count", 13);
+    h = ngx_http_hf_fetch_header(ctx->fetch,
+                                 NGX_HTTP_HF_HEADER("X-Total-Count"));
 
     if (h && ngx_http_hf_add_header(r, "X-Total-Count", &h->value, NULL)
              != NGX_OK)
@@ -540,9 +546,18 @@ ngx_http_hf_api_link(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     u_char                  *p, *q, *end, *start, *next, *d;
     size_t                   len, host_len;
     ngx_str_t                host, prefix;
+    const char              *scheme;
     ngx_http_hf_loc_conf_t  *conf;
 
     conf = ctx->conf;
+
+    scheme = "http";
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        scheme = "https";
+    }
+#endif
 
     if (r->headers_in.host) {
         host = r->headers_in.host->value;
@@ -614,8 +629,7 @@ ngx_http_hf_api_link(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         }
 
         d = ngx_cpymem(d, start, q + 1 - start);
-        d = ngx_sprintf(d, "%s://%V%V", r->connection->ssl ? "https" : "http",
-                        &host, &prefix);
+        d = ngx_sprintf(d, "%s://%V%V", scheme, &host, &prefix);
         q += 1 + conf->remote.len;
         d = ngx_cpymem(d, q, next - q);
     }

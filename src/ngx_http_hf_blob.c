@@ -195,7 +195,7 @@ ngx_http_hf_blob_partial(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
                       ctx->range_end, ctx->file.size)
           - expected;
 
-    h = ngx_http_hf_fetch_header(f, "Content-Range", 13);
+    h = ngx_http_hf_fetch_header(f, NGX_HTTP_HF_HEADER("Content-Range"));
 
     if (h == NULL || h->value.len != len
         || ngx_strncmp(h->value.data, expected, len) != 0)

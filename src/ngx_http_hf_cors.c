@@ -56,8 +56,7 @@ ngx_http_hf_cors(ngx_http_request_t *r, ngx_http_hf_loc_conf_t *hlcf)
     /* a preflight: allow the headers asked for, Range among them */
 
     request_headers = ngx_http_hf_find_header(&r->headers_in.headers,
-                                   "Access-Control-Request-Headers",
-                                   sizeof("Access-Control-Request-Headers") - 1);
+                          NGX_HTTP_HF_HEADER("Access-Control-Request-Headers"));
 
     if (ngx_http_hf_add_header(r, "Access-Control-Allow-Methods", &methods,
                                NULL)

@@ -56,7 +56,7 @@ typedef struct ngx_http_hf_store_s  ngx_http_hf_store_t;
 typedef struct {
     ngx_str_t                   metadata_path;     /* hf_metadata */
     size_t                      metadata_size;
-    ngx_array_t                 distributions;     /* ngx_http_hf_loc_conf_t * */
+    ngx_array_t                 distributions;  /* ngx_http_hf_loc_conf_t * */
     ngx_http_hf_store_t        *store;             /* per worker */
 } ngx_http_hf_main_conf_t;
 
@@ -84,6 +84,16 @@ typedef struct {
 } ngx_http_hf_loc_conf_t;
 
 
+/* the API endpoints served: ngx_http_hf_target_t's endpoint_id */
+
+typedef enum {
+    NGX_HTTP_HF_ENDPOINT_INFO = 0,           /* repository info: no endpoint */
+    NGX_HTTP_HF_ENDPOINT_REVISION,
+    NGX_HTTP_HF_ENDPOINT_TREE,
+    NGX_HTTP_HF_ENDPOINT_PATHS_INFO
+} ngx_http_hf_api_endpoint_e;
+
+
 /* what a client asked for: PREFIX[datasets/|spaces/]REPO/resolve/REV/PATH */
 
 typedef enum {
@@ -103,6 +113,7 @@ typedef struct {
     ngx_str_t                   args;          /* raw query, no '?' */
     ngx_str_t                   api_type;      /* "models", ... (API) */
     ngx_str_t                   endpoint;      /* "tree", ...; "" repo info */
+    ngx_uint_t                  endpoint_id;   /* ngx_http_hf_api_endpoint_e */
     ngx_str_t                   api_rest;      /* raw, after REV: "/dir" */
     unsigned                    rev_is_commit:1;
 } ngx_http_hf_target_t;
@@ -220,7 +231,7 @@ struct ngx_http_hf_ctx_s {
     unsigned                    revision_stale:1;
     unsigned                    range:1;
     unsigned                    range_to_end:1;  /* "bytes=N-": a resume */
-    unsigned                    cache_hit:1;  /* the bytes came from the cache */
+    unsigned                    cache_hit:1;  /* bytes came from the cache */
     unsigned                    hub_asked:1;  /* the Hub answered metadata */
     unsigned                    stale:1;      /* the Hub was unreachable */
     unsigned                    meta_at_commit:1;  /* asked at ctx->commit */

@@ -186,12 +186,33 @@ ngx_http_hf_parse_resolve(ngx_pool_t *pool, ngx_str_t *rest,
 }
 
 
+/* the API endpoints the cache serves, after REPO/ */
+
+static ngx_str_t  ngx_http_hf_api_endpoints[] = {
+    ngx_null_string,                    /* NGX_HTTP_HF_ENDPOINT_INFO */
+    ngx_string("revision"),
+    ngx_string("tree"),
+    ngx_string("paths-info")
+};
+
+
 static ngx_uint_t
 ngx_http_hf_api_endpoint(u_char *p, size_t len)
 {
-    return (len == 8 && ngx_strncmp(p, "revision", 8) == 0)
-           || (len == 4 && ngx_strncmp(p, "tree", 4) == 0)
-           || (len == 10 && ngx_strncmp(p, "paths-info", 10) == 0);
+    ngx_uint_t  i;
+
+    for (i = NGX_HTTP_HF_ENDPOINT_REVISION;
+         i < sizeof(ngx_http_hf_api_endpoints) / sizeof(ngx_str_t);
+         i++)
+    {
+        if (len == ngx_http_hf_api_endpoints[i].len
+            && ngx_strncmp(p, ngx_http_hf_api_endpoints[i].data, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_HTTP_HF_ENDPOINT_INFO;
 }
 
 
@@ -283,6 +304,7 @@ ngx_http_hf_parse_api(ngx_pool_t *pool, ngx_str_t *rest,
 
     t->endpoint.data = seg[e];
     t->endpoint.len = len[e];
+    t->endpoint_id = ngx_http_hf_api_endpoint(seg[e], len[e]);
 
     if (len[e + 1] == 0
         || ngx_http_hf_unescape(pool, seg[e + 1], len[e + 1], &t->rev)
@@ -301,7 +323,7 @@ ngx_http_hf_parse_api(ngx_pool_t *pool, ngx_str_t *rest,
     p = seg[e + 1] + len[e + 1];
 
     if (p < end) {
-        if (t->endpoint.len != 4 || end - p < 2) {
+        if (t->endpoint_id != NGX_HTTP_HF_ENDPOINT_TREE || end - p < 2) {
             *reason = "unexpected path";
             return NGX_HTTP_BAD_REQUEST;
         }
@@ -446,8 +468,8 @@ ngx_http_hf_valid_rev(ngx_str_t *rev)
     p = rev->data;
 
     for (i = 0; i < rev->len; i++) {
-        if (!(ngx_http_hf_isalnum(p[i]) || p[i] == '-' || p[i] == '_' || p[i] == '.'
-              || p[i] == '/' || p[i] == '+' || p[i] == '='))
+        if (!(ngx_http_hf_isalnum(p[i]) || p[i] == '-' || p[i] == '_'
+              || p[i] == '.' || p[i] == '/' || p[i] == '+' || p[i] == '='))
         {
             return 0;
         }
@@ -505,8 +527,8 @@ ngx_http_hf_valid_path(ngx_str_t *path)
 static ngx_inline ngx_uint_t
 ngx_http_hf_unreserved(u_char c, ngx_uint_t keep_slash)
 {
-    return ngx_http_hf_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
-           || (keep_slash && c == '/');
+    return ngx_http_hf_isalnum(c) || c == '-' || c == '_' || c == '.'
+           || c == '~' || (keep_slash && c == '/');
 }
 
 

@@ -30,9 +30,13 @@
 
 
 
-#define NGX_HTTP_HF_START      0
-#define NGX_HTTP_HF_META       1
-#define NGX_HTTP_HF_BLOB       2
+/* the states of a /resolve/ request: ctx->state (see above) */
+
+typedef enum {
+    NGX_HTTP_HF_START = 0,
+    NGX_HTTP_HF_META,
+    NGX_HTTP_HF_BLOB
+} ngx_http_hf_resolve_state_e;
 
 #define NGX_HTTP_HF_MAX_FETCHES  5
 

@@ -20,6 +20,9 @@
 #include <lmdb.h>
 
 
+/* mdb_env_get_maxkeysize() of LMDB as Debian builds it (MDB_MAXKEYSIZE) */
+#define NGX_HTTP_HF_MAX_KEY           511
+
 #define NGX_HTTP_HF_HITS_MAX          1024
 #define NGX_HTTP_HF_HITS_FLUSH        1000      /* ms */
 
@@ -271,7 +274,8 @@ ngx_http_hf_store_get_file(ngx_http_hf_store_t *store, ngx_str_t *key,
     ngx_int_t                rc;
     ngx_http_hf_file_rec_t   rec;
 
-    rc = ngx_http_hf_store_get(store, NGX_HTTP_HF_DB_FILES, key, &rec, sizeof(rec));
+    rc = ngx_http_hf_store_get(store, NGX_HTTP_HF_DB_FILES, key, &rec,
+                               sizeof(rec));
     if (rc != NGX_OK) {
         return rc;
     }
@@ -323,7 +327,8 @@ ngx_http_hf_store_put_file(ngx_http_hf_store_t *store, ngx_str_t *key,
                        NGX_HTTP_HF_MAX_CONTENT_TYPE - 1));
     ngx_memcpy(rec.cache_key, cache_key->data, cache_key->len);
 
-    return ngx_http_hf_store_put(store, NGX_HTTP_HF_DB_FILES, key, &rec, sizeof(rec));
+    return ngx_http_hf_store_put(store, NGX_HTTP_HF_DB_FILES, key, &rec,
+                                 sizeof(rec));
 }
 
 
@@ -609,7 +614,7 @@ ngx_http_hf_store_get(ngx_http_hf_store_t *store, ngx_http_hf_db_e db,
     MDB_val      k, v;
     ngx_uint_t   held;
 
-    if (store == NULL || key->len == 0 || key->len > 511) {
+    if (store == NULL || key->len == 0 || key->len > NGX_HTTP_HF_MAX_KEY) {
         return NGX_DECLINED;
     }
 
@@ -659,7 +664,8 @@ ngx_http_hf_store_put(ngx_http_hf_store_t *store, ngx_http_hf_db_e db,
     MDB_val   k, v;
     MDB_txn  *txn;
 
-    if (store == NULL || store->read_only || key->len == 0 || key->len > 511)
+    if (store == NULL || store->read_only || key->len == 0
+        || key->len > NGX_HTTP_HF_MAX_KEY)
     {
         return NGX_DECLINED;
     }
@@ -742,7 +748,7 @@ ngx_http_hf_store_chown(ngx_cycle_t *cycle, ngx_str_t *path)
         *p = '\0';
 
         if (chown((char *) name, ccf->user, (gid_t) -1) == -1) {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+            ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
                           "hf_metadata: chown(\"%s\") failed", name);
         }
     }
