@@ -14,13 +14,14 @@
 
 
 static void ngx_http_hf_json_strip(json_t *json, ngx_uint_t depth);
+static ngx_int_t ngx_http_hf_json_dump(ngx_pool_t *pool, json_t *json,
+    size_t flags, ngx_str_t *out);
 
 
 ngx_int_t
 ngx_http_hf_json_strip_xet(ngx_pool_t *pool, ngx_log_t *log, u_char *data,
     size_t len, ngx_str_t *out)
 {
-    char          *text;
     json_t        *json;
     json_error_t   error;
 
@@ -35,25 +36,8 @@ ngx_http_hf_json_strip_xet(ngx_pool_t *pool, ngx_log_t *log, u_char *data,
 
     ngx_http_hf_json_strip(json, 0);
 
-    text = json_dumps(json, JSON_COMPACT|JSON_ENCODE_ANY);
-    json_decref(json);
-
-    if (text == NULL) {
-        return NGX_ERROR;
-    }
-
-    out->len = ngx_strlen(text);
-    out->data = ngx_pnalloc(pool, out->len);
-
-    if (out->data == NULL) {
-        free(text);
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(out->data, text, out->len);
-    free(text);
-
-    return NGX_OK;
+    return ngx_http_hf_json_dump(pool, json, JSON_COMPACT|JSON_ENCODE_ANY,
+                                 out);
 }
 
 
@@ -128,12 +112,27 @@ ngx_http_hf_json_commit(u_char *data, size_t len, u_char *commit)
 ngx_int_t
 ngx_http_hf_json_error(ngx_pool_t *pool, ngx_str_t *message, ngx_str_t *out)
 {
-    char    *text;
     json_t  *body;
 
     body = json_pack("{s:s%}", "error", message->data, message->len);
-    text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
+    if (body == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_hf_json_dump(pool, body, JSON_COMPACT, out);
+}
+
+
+/* json as text in pool memory; json is released */
+
+static ngx_int_t
+ngx_http_hf_json_dump(ngx_pool_t *pool, json_t *json, size_t flags,
+    ngx_str_t *out)
+{
+    char  *text;
+
+    text = json_dumps(json, flags);
+    json_decref(json);
 
     if (text == NULL) {
         return NGX_ERROR;
