@@ -2,7 +2,10 @@
 #
 #   make          build build/ngx_http_hf_module.so against Debian's nginx-dev
 #   make run      build, then run nginx with conf.example in the foreground
-#   make test     build, then run every test under t/ with prove
+#   make test     build, then run every test under t/ with prove: against the
+#                 dynamic module (make test-dynamic), then against nginx built
+#                 with the module linked in and ASan/UBSan (make test-static),
+#                 then the fuzzers (make fuzz); see mk/checks.mk
 #   make bench    benchmarks against plain nginx (see bench/)
 #
 # Missing Debian packages are installed when running as root; otherwise
@@ -113,7 +116,7 @@ bench-deps: test-deps
 # nginx-dev ships headers, build scripts and the configure flags of
 # Debian's binary; configure runs on a copy so that the package's files
 # are never written to.
-# configure globs src/*.c: configure again when the list of sources changes.
+# config lists src/*.c (make check-config): configure again when they change.
 SRC_LIST := $(sort $(wildcard src/*.c))
 $(shell mkdir -p $(BUILD); echo '$(SRC_LIST)' | cmp -s - $(BUILD)/srcs.list \
     || echo '$(SRC_LIST)' > $(BUILD)/srcs.list)
@@ -158,7 +161,13 @@ run: build
 	@echo "serving on http://127.0.0.1:$(PORT)/hf/ (Ctrl-C stops)"
 	exec $(NGINX) -p $(RUNDIR)/ -c conf/nginx.conf -g 'daemon off;'
 
-test: build test-deps
+# one after the other: the suites share t/servroot
+test:
+	$(MAKE) test-dynamic
+	$(MAKE) test-static
+	$(MAKE) fuzz
+
+test-dynamic: build test-deps
 	prove $(PROVE_FLAGS) t/
 
 bench: build bench-deps
@@ -166,3 +175,5 @@ bench: build bench-deps
 
 clean:
 	rm -rf $(BUILD) t/servroot
+
+include mk/checks.mk

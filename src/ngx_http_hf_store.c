@@ -322,10 +322,18 @@ ngx_http_hf_store_put_file(ngx_http_hf_store_t *store, ngx_str_t *key,
     rec.size = (uint64_t) file->size;
     rec.stored = ngx_time();
     ngx_memcpy(rec.etag, file->etag, sizeof(rec.etag));
-    ngx_memcpy(rec.content_type, file->content_type.data,
-               ngx_min(file->content_type.len,
-                       NGX_HTTP_HF_MAX_CONTENT_TYPE - 1));
-    ngx_memcpy(rec.cache_key, cache_key->data, cache_key->len);
+
+    /* a record of a missing file has neither */
+
+    if (file->content_type.len) {
+        ngx_memcpy(rec.content_type, file->content_type.data,
+                   ngx_min(file->content_type.len,
+                           NGX_HTTP_HF_MAX_CONTENT_TYPE - 1));
+    }
+
+    if (cache_key->len) {
+        ngx_memcpy(rec.cache_key, cache_key->data, cache_key->len);
+    }
 
     return ngx_http_hf_store_put(store, NGX_HTTP_HF_DB_FILES, key, &rec,
                                  sizeof(rec));
@@ -629,13 +637,18 @@ ngx_http_hf_store_get(ngx_http_hf_store_t *store, ngx_http_hf_db_e db,
 
     rc = mdb_get(store->read_txn, store->dbi[db], &k, &v);
 
-    if (rc == 0 && v.mv_size == size
-        && *(uint32_t *) v.mv_data == NGX_HTTP_HF_STORE_VERSION)
-    {
-        ngx_memcpy(rec, v.mv_data, size);
+    if (rc == 0) {
+        /* LMDB does not align values: the record is read from a copy */
 
-    } else if (rc == 0) {
-        rc = MDB_NOTFOUND;      /* a record of another version: a miss */
+        if (v.mv_size == size) {
+            ngx_memcpy(rec, v.mv_data, size);
+        }
+
+        if (v.mv_size != size
+            || *(uint32_t *) rec != NGX_HTTP_HF_STORE_VERSION)
+        {
+            rc = MDB_NOTFOUND;  /* a record of another version: a miss */
+        }
     }
 
     if (!held) {
