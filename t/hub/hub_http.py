@@ -200,11 +200,18 @@ class Handler(BaseHTTPRequestHandler):
         self._headers_sent = True
         try:
             if limit == 0:
+                if entry is not None:
+                    entry["complete"] = self.command == "HEAD" or body_len == 0
                 self.connection.sendall(head)
             for mv in resp.src.chunks(resp.start, resp.start + limit, chunk):
                 if written <= corrupt_at < written + len(mv):
                     mv = bytearray(mv)
                     mv[corrupt_at - written] ^= 0xFF
+                if entry is not None:
+                    # Counted before the write: a client that has every byte
+                    # may read the log at once, before this thread runs again.
+                    entry["bytes"] = written + len(mv)
+                    entry["complete"] = written + len(mv) == body_len
                 if pending is not None:
                     if len(mv) <= 65536:   # one write for headers + small body
                         self.connection.sendall(pending + bytes(mv))
@@ -215,15 +222,14 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     self.connection.sendall(mv)
                 written += len(mv)
-                if entry is not None:
-                    entry["bytes"] = written
                 if delay and written < limit:
                     time.sleep(delay)
         except OSError:
+            if entry is not None:
+                entry["bytes"] = written
+                entry["complete"] = False
             self.close_connection = True
             return
-        if entry is not None:
-            entry["complete"] = self.command == "HEAD" or written == body_len
         if kind == "reset":
             self._abort()
 
