@@ -16,6 +16,15 @@ sub expect_range {
     is $r->{body}, substr($bytes, $start, $end - $start + 1), "$range: bytes";
 }
 
+# Waits (bounded) until the module recorded a verified blob: a fill in the
+# background ends when it ends, later on a loaded machine.
+sub wait_verified {
+    my $sha = shift;
+    my $tool = $ENV{HF_META_TOOL} // 'build/hf-meta';
+    my $dir = servroot() . '/meta';
+    return Test::Nginx::Hf::_wait_until(30, sub { `$tool $dir blobs 2>/dev/null` =~ /\Q$sha\E/ });
+}
+
 run_tests();
 
 __DATA__
@@ -27,7 +36,7 @@ __DATA__
 my $f = hub_file('model', 'test-org/tiny-model', 'main', 'model.safetensors');
 my $url = '/hf/test-org/tiny-model/resolve/main/model.safetensors';
 main::expect_range($url, 'bytes=1000-1999', $f, 1000, 1999);
-sleep 0.5;
+ok main::wait_verified($f->{sha256}), 'the whole file filled in the background, verified';
 my @cdn = grep { $_->{server} eq 'cdn' } @{ hub_log() };
 is scalar(@cdn), 2, 'two CDN requests';
 is_deeply [sort map { $_->{range} // 'whole' } @cdn], ['bytes=1000-1999', 'whole'], 'the range, and the whole file';
@@ -104,7 +113,7 @@ is $r->{status}, 206, 'the last 1000 bytes: 206';
 is length($r->{body}), 1000, 'its bytes';
 my ($fill) = grep { $_->{server} eq 'cdn' && !$_->{range} } @{ hub_log() };
 ok $fill && !$fill->{complete}, 'answered while the whole file is still coming';
-sleep 8;
+ok main::wait_verified($add->{sha256}), 'the fill verified and recorded';
 ($fill) = grep { $_->{server} eq 'cdn' && !$_->{range} } @{ hub_log() };
 ok $fill->{complete}, 'the fill completed';
 my $n = hub_count('any', '*', '.');
