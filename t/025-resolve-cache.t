@@ -149,13 +149,13 @@ hub * ^/api/resolve-cache/ => 0
 
 
 === TEST 6: a file verified at the commit the 307 names needs no second request
---- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 4s;"
 --- config eval: $::Config
 --- perl
 my $f = hub_file('model', 'test-org/tiny-model', 'main', 'config.json');
 my $url = '/hf/test-org/tiny-model/resolve/main/config.json';
 is http_get($url)->{status}, 200, 'cached';
-sleep 3;        # the branch is stale: the Hub is asked
+sleep 5;        # the branch is stale: the Hub is asked
 my $n = hub_count('hub', '*', '.');
 my $h = http_head($url);
 my $g = http_get($url);
@@ -169,7 +169,7 @@ is hub_count('hub', 'HEAD', '^/api/resolve-cache/'), 1, 'the resolve-cache URL a
 
 
 === TEST 7: a branch moved: the 307 names the new commit, whose file is fetched
---- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 4s;"
 --- config eval: $::Config
 --- perl
 my $old = hub_file('model', 'test-org/tiny-model', 'main', 'config.json');
@@ -179,7 +179,7 @@ hub_control('move', { repo => 'test-org/tiny-model', ref => 'main', commit => 'c
 hub_fixtures(1);
 my $new = hub_file('model', 'test-org/tiny-model', 'main', 'config.json');
 isnt $new->{sha256}, $old->{sha256}, 'the content differs';
-sleep 3;
+sleep 5;
 my $r = http_get($url);
 is $r->{headers}{'x-repo-commit'}, $new->{commit}, 'new commit';
 is sha256_hex($r->{body}), $new->{sha256}, 'new bytes';
@@ -233,7 +233,7 @@ is sha256_hex($g->{body}), $f->{sha256}, 'bytes';
 
 
 === TEST 11: the Hub's quota: a warm snapshot by branch asks nothing within hf_revision_ttl, one request after it
---- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 4s;"
 --- config eval: $::Config
 --- perl
 use JSON::PP;
@@ -259,11 +259,11 @@ my $cold = hub_count('hub', '*', '.');
 ($ok) = $snapshot->();
 is $ok, $n, 'warm snapshot: every file';
 is hub_count('hub', '*', '.') - $cold, 0, 'warm, within hf_revision_ttl: no request to the Hub';
-sleep 3;
+sleep 5;
 ($ok) = $snapshot->();
 is $ok, $n, 'warm snapshot after hf_revision_ttl: every file';
 is hub_count('hub', '*', '.') - $cold, 1, 'after hf_revision_ttl: one request, the revision';
-sleep 3;
+sleep 5;
 my $before = hub_count('hub', '*', '.');
 for my $p ('config.json', 'README.md', 'model.safetensors', 'xet.bin') {
     my $url = "/hf/test-org/tiny-model/resolve/main/$p";

@@ -33,7 +33,7 @@ for my $path ('config.json', 'model.safetensors') {
 
 
 === TEST 2: a branch within hf_revision_ttl: zero upstream requests; after it, one HEAD
---- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 4s;"
 --- config eval: $::Config
 --- perl
 my $url = '/hf/test-org/tiny-model/resolve/main/model.safetensors';
@@ -43,7 +43,7 @@ my $n = scalar @{ hub_log() };
 is sha256_hex(http_get($url)->{body}), $f->{sha256}, 'second GET bytes';
 is http_head($url)->{status}, 200, 'HEAD';
 is scalar @{ hub_log() }, $n, 'within the ttl: no upstream request';
-sleep 3;
+sleep 5;
 my $r = http_get($url);
 is sha256_hex($r->{body}), $f->{sha256}, 'after the ttl: bytes';
 my @new = @{ hub_log() }[$n .. $#{ hub_log() }];
@@ -54,7 +54,7 @@ is "$new[0]{server} $new[0]{method} $new[0]{path}",
 
 
 === TEST 3: a moved branch is seen after the ttl, with the new commit's bytes
---- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 4s;"
 --- config eval: $::Config
 --- perl
 my $url = '/hf/test-org/tiny-model/resolve/main/config.json';
@@ -63,7 +63,7 @@ my $old = hub_file('model', 'test-org/tiny-model', 'v1.0', 'config.json');
 is sha256_hex(http_get($url)->{body}), $main->{sha256}, 'main before the move';
 hub_control('move', { kind => 'model', repo => 'test-org/tiny-model', ref => 'main', commit => $old->{commit} });
 is sha256_hex(http_get($url)->{body}), $main->{sha256}, 'within the ttl: still the old answer';
-sleep 3;
+sleep 5;
 my $r = http_get($url);
 is sha256_hex($r->{body}), $old->{sha256}, 'after the ttl: the new commit';
 is $r->{headers}{'x-repo-commit'}, $old->{commit}, 'after the ttl: X-Repo-Commit';

@@ -12,27 +12,33 @@ __DATA__
 === TEST 1: what each answer cost, in the access log
 --- http_config eval
 $::HttpConfig . q{
-    hf_revision_ttl 2s;
+    hf_revision_ttl 5s;
     log_format hf '$request_method $uri $status $hf_cache_status';
     access_log logs/hf.log hf;
 }
 --- config eval: $::Config
 --- perl
+# The revision lives 5 s: the first three requests fit in it even on a
+# loaded machine under ASan, and the sleeps outlast it.
 my $url = '/hf/test-org/tiny-model/resolve/main/model.safetensors';
 http_get($url);                                     # MISS
 http_get($url);                                     # HIT
 http_head($url);                                    # HIT
-sleep 3;
+sleep 6;
 http_get($url);                                     # REVALIDATED
 http_get('/hf/api/models/test-org/tiny-model');     # MISS
 http_get('/hf/api/models/test-org/tiny-model');     # HIT
-sleep 3;
+sleep 6;
 hub_stop();
 http_get($url);                                     # STALE
 http_get('/hf/test-org/tiny-model/resolve/main/README.md');     # 502 MISS
-sleep 0.3;
-open my $fh, '<', servroot() . '/logs/hf.log' or die;
-my @lines = map { chomp; $_ } <$fh>;
+# a line is written after its answer left: wait for the eighth, bounded
+my @lines;
+Test::Nginx::Hf::_wait_until(10, sub {
+    open my $fh, '<', servroot() . '/logs/hf.log' or return 0;
+    @lines = map { chomp; $_ } <$fh>;
+    return @lines >= 8;
+});
 is_deeply \@lines, [
     "GET $url 200 MISS",
     "GET $url 200 HIT",

@@ -143,7 +143,7 @@ hub unreachable
 
 
 === TEST 10: Hub down: cached files keep downloading, by branch and by commit
---- http_config eval: $::HttpConfig . "hf_revision_ttl 1s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 3s;"
 --- config eval: $::Config
 --- perl
 my @files = map { { %{ hub_file('model', 'test-org/tiny-model', 'main', $_) }, path => $_ } }
@@ -152,7 +152,7 @@ for my $f (@files) {
     is http_get("/hf/test-org/tiny-model/resolve/main/$f->{path}")->{status}, 200, "$f->{path} cached";
 }
 hub_stop();
-sleep 2;    # the branch is stale now: the Hub would be asked
+sleep 4;    # the branch is stale now: the Hub would be asked
 for my $f (@files) {
     for my $url ("/hf/test-org/tiny-model/resolve/main/$f->{path}",
                  "/hf/test-org/tiny-model/resolve/$f->{commit}/$f->{path}") {
@@ -171,11 +171,11 @@ serving "config.json" at last known commit
 
 
 === TEST 11: Hub answering 503: cached files served, uncached files get 502
---- http_config eval: $::HttpConfig . "hf_revision_ttl 1s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 3s;"
 --- config eval: $::Config
 --- perl
 is http_get('/hf/test-org/tiny-model/resolve/main/config.json')->{status}, 200, 'cached';
-sleep 2;
+sleep 4;
 hub_control('fault', { server => 'hub', match => '/resolve/', kind => 'status', code => 503, count => 0 });
 my $r = http_get('/hf/test-org/tiny-model/resolve/main/config.json');
 is $r->{status}, 200, 'stale branch served from the cache';
@@ -199,7 +199,7 @@ GET /hf/test-org/tiny-model/resolve/main/config.json
 
 
 === TEST 13: a file not in a commit is recorded: answered again with no request, also with the Hub down
---- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 4s;"
 --- config eval: $::Config
 --- perl
 my $f = hub_file('model', 'test-org/tiny-model', 'main', 'config.json');
@@ -219,7 +219,7 @@ for my $url (@urls) {
 }
 is hub_count('hub', '*', '.'), $n, 'answered from the record';
 hub_stop();
-sleep 3;
+sleep 5;
 for my $url (@urls) {
     my $r = http_head($url);
     is $r->{status}, 404, "$url, Hub down: 404, not 502";
@@ -230,7 +230,7 @@ for my $url (@urls) {
 
 
 === TEST 14: an empty file known from a HEAD alone is answered with the Hub down
---- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 4s;"
 --- config eval: $::Config
 --- perl
 my $e = hub_control('add-file', { repo => 'test-org/tiny-model', path => 'empty.txt', content => '' });
@@ -239,7 +239,7 @@ my $h = http_head($url);
 is $h->{status}, 200, 'HEAD';
 is $h->{headers}{'content-length'}, 0, 'empty';
 hub_stop();
-sleep 3;
+sleep 5;
 for my $r (http_head($url), http_get($url)) {
     is $r->{status}, 200, 'Hub down: 200';
     is $r->{headers}{etag}, qq{"$e->{git_sha1}"}, 'Hub down: ETag';
@@ -250,7 +250,7 @@ for my $r (http_head($url), http_get($url)) {
 
 
 === TEST 15: the API keeps a tree path's EntryNotFound at a commit, not other 404s
---- http_config eval: $::HttpConfig . "hf_revision_ttl 2s;"
+--- http_config eval: $::HttpConfig . "hf_revision_ttl 4s;"
 --- config eval: $::Config
 --- perl
 my $url = '/hf/api/models/test-org/tiny-model/tree/main/additional_chat_templates?recursive=false&expand=false';
@@ -266,7 +266,7 @@ my $sub = '/hf/api/models/test-org/tiny-model/tree/main/sub';
 is http_get($sub)->{status}, 404, 'a RepoNotFound 404';
 is http_get($sub)->{status}, 200, 'not kept: asked again';
 hub_stop();
-sleep 3;
+sleep 5;
 my $d = http_get($url);
 is $d->{status}, 404, 'Hub down: 404, not 502';
 is $d->{headers}{'x-error-code'}, 'EntryNotFound', 'Hub down: EntryNotFound';

@@ -28,15 +28,20 @@ our $Tokens = q{
 };
 
 our $StatusLog = q{
-    hf_revision_ttl 2s;
+    hf_revision_ttl 4s;
     log_format hf '$request_method $uri $status $hf_cache_status';
     access_log logs/hf.log hf;
 };
 
-sub access_log {
-    sleep 0.3;
-    open my $fh, '<', servroot() . '/logs/hf.log' or die "hf.log: $!";
-    return [map { chomp; $_ } <$fh>];
+sub access_log {     # its first $n lines: a line is written after its answer left
+    my $n = shift;
+    my @lines;
+    Test::Nginx::Hf::_wait_until(10, sub {
+        open my $fh, '<', servroot() . '/logs/hf.log' or return 0;
+        @lines = map { chomp; $_ } <$fh>;
+        return @lines >= $n;
+    });
+    return \@lines;
 }
 
 run_tests();
@@ -89,7 +94,7 @@ my @files = map { { %{ hub_file('model', 'test-org/tiny-model', 'main', $_) }, p
 for my $f (@files) {
     is http_get("/hf/test-org/tiny-model/resolve/main/$f->{path}")->{status}, 200, "$f->{path} cached";
 }
-sleep 3;        # the branch is stale: the Hub is asked, and rate-limits
+sleep 5;        # the branch is stale: the Hub is asked, and rate-limits
 hub_control('fault', { server => 'hub', kind => 'ratelimit', match => '.', count => 100 });
 my $n = hub_count('any', '*', '.');
 for my $f (@files) {
@@ -104,7 +109,7 @@ for my $f (@files) {
 is hub_count('any', '*', '.') - $n, 6, 'each asked the Hub once, nothing more';
 my $uncached = http_get('/hf/test-org/tiny-model/resolve/main/README.md');
 is $uncached->{status}, 429, 'an uncached file: 429';
-my @log = @{ main::access_log() };
+my @log = @{ main::access_log(10) };
 is_deeply [@log[3 .. 9]], [
     (map { ("HEAD /hf/test-org/tiny-model/resolve/main/$_->{path} 200 STALE",
             "GET /hf/test-org/tiny-model/resolve/main/$_->{path} 200 STALE") } @files),
@@ -125,7 +130,7 @@ hf: hub unreachable
 my $tree = '/hf/api/models/test-org/tiny-model/tree/main?recursive=true';
 my $a = http_get($tree);
 is $a->{status}, 200, 'tree cached';
-sleep 3;
+sleep 5;
 hub_control('fault', { server => 'hub', kind => 'ratelimit', match => '^/api/', count => 100, retry_after => 3 });
 my $b = http_get($tree);
 is $b->{status}, 200, 'rate-limited: the cached tree';
@@ -136,7 +141,7 @@ is $c->{headers}{'retry-after'}, '3', 'with Retry-After';
 like $c->{headers}{ratelimit}, qr/^"api";r=0;/, 'with RateLimit';
 my $d = http_get('/hf/api/datasets/test-org/tiny-dataset');
 is $d->{status}, 429, 'a repository never seen: 429';
-is_deeply [@{ main::access_log() }[1, 2]],
+is_deeply [@{ main::access_log(4) }[1, 2]],
           ["GET /hf/api/models/test-org/tiny-model/tree/main 200 STALE",
            "GET /hf/api/models/test-org/tiny-model/tree/main 429 STALE"], 'access log';
 
