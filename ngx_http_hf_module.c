@@ -20,10 +20,12 @@
 #include "ngx_http_hf_dirs.h"
 #include "ngx_http_hf_fetch.h"
 #include "ngx_http_hf_log.h"
+#include "ngx_http_hf_metrics.h"
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_resolve.h"
 #include "ngx_http_hf_store.h"
 #include "ngx_http_hf_util.h"
+#include "ngx_http_hf_variables.h"
 
 
 #define NGX_HTTP_HF_DEFAULT_REMOTE  "https://huggingface.co"
@@ -32,8 +34,6 @@
 
 static ngx_int_t ngx_http_hf_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hf_preconfiguration(ngx_conf_t *cf);
-static ngx_int_t ngx_http_hf_cache_status_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_hf_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_hf_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_hf_create_loc_conf(ngx_conf_t *cf);
@@ -101,6 +101,13 @@ static ngx_command_t  ngx_http_hf_commands[] = {
     { ngx_string("hf_redirect_hosts"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_hf_redirect_hosts,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hf_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hf_metrics,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -212,62 +219,11 @@ ngx_http_hf_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_hf_preconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var;
-
-    static ngx_str_t  name = ngx_string("hf_cache_status");
-
-    var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
-    if (var == NULL) {
+    if (ngx_http_hf_variables_add(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    var->get_handler = ngx_http_hf_cache_status_variable;
-
     return ngx_http_hf_fetch_add_variables(cf);
-}
-
-
-/*
- * $hf_cache_status: HIT (nothing asked of the Hub), REVALIDATED (metadata
- * from the Hub, bytes from the cache), MISS (the Hub answered, the bytes
- * did not come from the cache), STALE (the Hub was unreachable, the answer
- * came from the cache); empty outside distributions.
- */
-
-static ngx_int_t
-ngx_http_hf_cache_status_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_uint_t          cached;
-    ngx_http_hf_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hf_module);
-
-    if (ctx == NULL || ctx->type != NGX_HTTP_HF_CTX_REQUEST) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    cached = ctx->cache_hit || (r->main->header_only && ctx->have_file);
-
-    if (ctx->stale) {
-        ngx_str_set(v, "STALE");
-
-    } else if (cached && !ctx->hub_asked) {
-        ngx_str_set(v, "HIT");
-
-    } else if (cached) {
-        ngx_str_set(v, "REVALIDATED");
-
-    } else {
-        ngx_str_set(v, "MISS");
-    }
-
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
 }
 
 
@@ -279,6 +235,10 @@ ngx_http_hf_postconfiguration(ngx_conf_t *cf)
     ngx_http_hf_main_conf_t  *hmcf;
 
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hf_module);
+
+    if (ngx_http_hf_metrics_init(cf, hmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (hmcf->distributions.nelts == 0) {
         return NGX_OK;
@@ -464,6 +424,8 @@ ngx_http_hf_init_process(ngx_cycle_t *cycle)
     {
         return NGX_OK;
     }
+
+    ngx_http_hf_metrics_init_process(cycle);
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hf_module);
 

@@ -18,6 +18,7 @@
 
 #include "ngx_http_hf_blob.h"
 #include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_metrics.h"
 #include "ngx_http_hf_revision.h"
 #include "ngx_http_hf_store.h"
 #include "ngx_http_hf_util.h"
@@ -157,6 +158,11 @@ ngx_http_hf_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
         }
 
         f->verifying = 1;
+
+        if (ngx_http_hf_metrics_fill_start(r, f) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         f->input_filter_init = u->input_filter_init;
         u->input_filter_init = ngx_http_hf_blob_input_init;
     }
@@ -456,11 +462,14 @@ ngx_http_hf_blob_check(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
         goto corrupt;
     }
 
+    ngx_http_hf_metrics_verified(ctx->conf);
     ngx_http_hf_blob_verified(r, ctx);
 
     return;
 
 corrupt:
+
+    ngx_http_hf_metrics_verify_failed(ctx->conf);
 
     f->corrupt = 1;
     r->upstream->cacheable = 0;

@@ -586,6 +586,8 @@ ngx_http_hf_send_hub_error(ngx_http_request_t *r, ngx_http_hf_fetch_t *f,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hf: hub error %i passed on for \"%V\"", status, &f->url);
 
+    f->request->hub_answer = 1;
+
     return ngx_http_hf_send_error(r, status, code_value, message_value,
                                   commit);
 }

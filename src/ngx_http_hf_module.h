@@ -51,6 +51,7 @@ ngx_http_hf_is_hex(u_char *p, size_t len)
 
 
 typedef struct ngx_http_hf_store_s  ngx_http_hf_store_t;
+typedef struct ngx_http_hf_metrics_dist_s  ngx_http_hf_metrics_dist_t;
 
 
 typedef struct {
@@ -58,6 +59,8 @@ typedef struct {
     size_t                      metadata_size;
     ngx_array_t                 distributions;  /* ngx_http_hf_loc_conf_t * */
     ngx_http_hf_store_t        *store;             /* per worker */
+    void                       *metrics_sh;        /* see metrics.c */
+    ngx_flag_t                  metrics;           /* hf_metrics is used */
 } ngx_http_hf_main_conf_t;
 
 
@@ -79,6 +82,7 @@ typedef struct {
     ngx_str_t                   cache_scope; /* "public", "private/NAME" */
     time_t                      revision_ttl;
     ngx_flag_t                  cors;
+    ngx_http_hf_metrics_dist_t *metrics;     /* its counters, shared */
 
     unsigned                    cache_unusable:1;  /* per worker: see dirs */
 } ngx_http_hf_loc_conf_t;
@@ -199,6 +203,7 @@ struct ngx_http_hf_fetch_s {
     unsigned                    corrupt:1;
     unsigned                    done:1;
     unsigned                    followed:1;   /* the Hub's redirect to itself */
+    unsigned                    filling:1;    /* counted in the fills gauge */
 
     ngx_msec_t                  lock_renewed;  /* see blob_keep_lock() */
 };
@@ -223,6 +228,8 @@ struct ngx_http_hf_ctx_s {
     ngx_http_hf_fetch_t        *fetch;        /* the one in flight */
     ngx_uint_t                  fetches;      /* how many were started */
 
+    off_t                       upstream_bytes;  /* $hf_upstream_bytes */
+
     off_t                       range_start;  /* inclusive */
     off_t                       range_end;    /* inclusive */
 
@@ -237,6 +244,7 @@ struct ngx_http_hf_ctx_s {
     unsigned                    meta_at_commit:1;  /* asked at ctx->commit */
     unsigned                    hub_commit:1; /* the Hub named ctx->commit */
     unsigned                    missing:1;    /* recorded as not there */
+    unsigned                    hub_answer:1; /* an error the Hub gave */
 };
 
 

@@ -700,6 +700,7 @@ ngx_http_hf_resolve_send_missing(ngx_http_request_t *r,
                    &ctx->target.path);
 
     ctx->cache_hit = !ctx->hub_asked;
+    ctx->hub_answer = 1;
 
     return ngx_http_hf_send_error(r, NGX_HTTP_NOT_FOUND, &code, &message,
                                   ctx->commit);

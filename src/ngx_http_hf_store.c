@@ -614,6 +614,57 @@ ngx_http_hf_store_end(ngx_http_hf_store_t *store)
 }
 
 
+
+/* for hf_metrics: the map's size and use, read in a transaction of its own */
+
+ngx_int_t
+ngx_http_hf_store_usage(ngx_http_hf_store_t *store,
+    ngx_http_hf_store_usage_t *usage)
+{
+    size_t       *count[NGX_HTTP_HF_DB_COUNT];
+    MDB_stat      st;
+    ngx_uint_t    i, held;
+    MDB_envinfo   info;
+
+    if (store == NULL) {
+        return NGX_DECLINED;
+    }
+
+    held = store->reading;
+
+    if (!held && ngx_http_hf_store_begin(store) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (mdb_env_info(store->env, &info) != 0
+        || mdb_env_stat(store->env, &st) != 0)
+    {
+        if (!held) {
+            ngx_http_hf_store_end(store);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    usage->map_size = info.me_mapsize;
+    usage->used = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
+
+    count[NGX_HTTP_HF_DB_REVISIONS] = &usage->revisions;
+    count[NGX_HTTP_HF_DB_FILES] = &usage->files;
+    count[NGX_HTTP_HF_DB_BLOBS] = &usage->blobs;
+
+    for (i = 0; i < NGX_HTTP_HF_DB_COUNT; i++) {
+        *count[i] = (mdb_stat(store->read_txn, store->dbi[i], &st) == 0)
+                    ? st.ms_entries : 0;
+    }
+
+    if (!held) {
+        ngx_http_hf_store_end(store);
+    }
+
+    return NGX_OK;
+}
+
 static ngx_int_t
 ngx_http_hf_store_get(ngx_http_hf_store_t *store, ngx_http_hf_db_e db,
     ngx_str_t *key, void *rec, size_t size)

@@ -56,6 +56,18 @@ ngx_int_t ngx_http_hf_store_get_blob(ngx_http_hf_store_t *store,
 ngx_int_t ngx_http_hf_store_put_blob(ngx_http_hf_store_t *store,
     ngx_str_t *cache_key, off_t size);
 
+/* the size of the map, what of it is used, the records of each kind */
+typedef struct {
+    size_t                      map_size;
+    size_t                      used;
+    size_t                      revisions;
+    size_t                      files;
+    size_t                      blobs;
+} ngx_http_hf_store_usage_t;
+
+ngx_int_t ngx_http_hf_store_usage(ngx_http_hf_store_t *store,
+    ngx_http_hf_store_usage_t *usage);
+
 /* counts a file served; written in batches, not on the request path */
 void ngx_http_hf_store_hit(ngx_http_hf_store_t *store, ngx_str_t *key);
 
