@@ -27,7 +27,7 @@ PROVE_FLAGS ?= -r
 
 # Debian packages: to build, to run, to test.
 BUILD_PKGS := nginx nginx-dev gcc make libc6-dev liblmdb-dev libssl-dev \
-              libjansson-dev libpcre2-dev zlib1g-dev
+              libjansson-dev libpcre2-dev zlib1g-dev libcurl4-openssl-dev
 TEST_PKGS  := perl python3 python3-venv curl lmdb-utils
 BENCH_PKGS := valgrind linux-perf
 
@@ -42,7 +42,7 @@ HF_SRCS    := config ngx_http_hf_module.c $(wildcard src/*.c src/*.h)
 .PHONY: all build deps test-deps bench-deps run test bench clean
 
 all: build
-build: $(MODULE) $(BUILD)/hf-meta
+build: $(MODULE) $(BUILD)/hf-meta $(BUILD)/hf-cache
 
 define ensure_pkgs
 	@missing=""; \
@@ -139,6 +139,13 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(HF_SRCS)
 $(BUILD)/hf-meta: tools/hf-meta.c src/ngx_http_hf_records.h | deps
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ tools/hf-meta.c -llmdb
 
+# warms, lists and purges the cache: build/hf-cache --help, docs/hf-cache.md
+HFC_SRCS := $(wildcard tools/hf-cache/*.c)
+HFC_DEPS := $(HFC_SRCS) $(wildcard tools/hf-cache/*.h) src/ngx_http_hf_records.h
+$(BUILD)/hf-cache: $(HFC_DEPS) | deps
+	$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $(HFC_SRCS) \
+	    -lcurl -llmdb -ljansson -lcrypto
+
 # As root, nginx runs its workers as "nobody": they must be able to enter
 # RUNDIR (a "mktemp -d" is 0700), where nginx makes the directories they
 # write their own.
@@ -159,6 +166,9 @@ run: build
 	fi
 	$(NGINX) -p $(RUNDIR)/ -c conf/nginx.conf -t
 	@echo "serving on http://127.0.0.1:$(PORT)/hf/ (Ctrl-C stops)"
+	@echo "  clients:  HF_ENDPOINT=http://127.0.0.1:$(PORT)/hf"
+	@echo "  metrics:  curl http://127.0.0.1:$(PORT)/metrics"
+	@echo "  hf-cache: HF_ENDPOINT=http://127.0.0.1:$(PORT)/hf HF_CACHE_METADATA=$(RUNDIR)/metadata HF_CACHE_DIR=$(RUNDIR)/cache $(BUILD)/hf-cache warm REPO"
 	exec $(NGINX) -p $(RUNDIR)/ -c conf/nginx.conf -g 'daemon off;'
 
 # one after the other: the suites share t/servroot
