@@ -263,9 +263,9 @@ ngx_http_hf_postconfiguration(ngx_conf_t *cf)
             return NGX_ERROR;
         }
 
-        if (ngx_http_hf_cache_zone_exists(cf, &dist[i]->cache_zone)
-            != NGX_OK)
-        {
+        dist[i]->cache_shm = ngx_http_hf_cache_zone(cf, &dist[i]->cache_zone);
+
+        if (dist[i]->cache_shm == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "hf_cache \"%V\" of hf_distribution \"%V\" "
                                "is not a proxy_cache_path keys_zone",

@@ -616,8 +616,8 @@ ngx_http_hf_set_fill_timeout(ngx_http_hf_loc_conf_t *hlcf)
 }
 
 
-ngx_int_t
-ngx_http_hf_cache_zone_exists(ngx_conf_t *cf, ngx_str_t *name)
+ngx_shm_zone_t *
+ngx_http_hf_cache_zone(ngx_conf_t *cf, ngx_str_t *name)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
@@ -642,11 +642,11 @@ ngx_http_hf_cache_zone_exists(ngx_conf_t *cf, ngx_str_t *name)
             && zone[i].shm.name.len == name->len
             && ngx_strncmp(zone[i].shm.name.data, name->data, name->len) == 0)
         {
-            return NGX_OK;
+            return &zone[i];
         }
     }
 
-    return NGX_DECLINED;
+    return NULL;
 }
 
 

@@ -31,7 +31,8 @@ char *ngx_http_hf_conf_add_locations(ngx_conf_t *cf,
 
 /* at postconfiguration, once the distribution's directives are merged */
 void ngx_http_hf_set_fill_timeout(ngx_http_hf_loc_conf_t *hlcf);
-ngx_int_t ngx_http_hf_cache_zone_exists(ngx_conf_t *cf, ngx_str_t *name);
+/* the proxy_cache_path zone named name, or NULL */
+ngx_shm_zone_t *ngx_http_hf_cache_zone(ngx_conf_t *cf, ngx_str_t *name);
 void ngx_http_hf_check_resolver(ngx_conf_t *cf, ngx_http_hf_loc_conf_t *hlcf);
 
 

@@ -568,167 +568,90 @@ ngx_http_hf_metrics_handler(ngx_http_request_t *r)
 }
 
 
-/* the Prometheus text format: a family's help and type, then its samples */
+/*
+ * The counter families of a distribution, for both formats: the counters
+ * of a family are contiguous in ngx_http_hf_counters_t, by its first
+ * label's values, then its second's.
+ */
 
-static u_char *
-ngx_http_hf_metrics_family(u_char *p, const char *name, const char *type,
-    const char *help)
+typedef struct {
+    const char                 *name;
+    const char                 *help;
+    const char                 *json;        /* its member in JSON */
+    const char                 *label[2];    /* after "distribution" */
+    ngx_str_t                  *values[2];
+    ngx_uint_t                  nvalues[2];
+    size_t                      offset;
+} ngx_http_hf_metrics_family_t;
+
+
+static ngx_http_hf_metrics_family_t  ngx_http_hf_metrics_families[] = {
+
+    { "hf_requests_total",
+      "Answers to clients by cache status: HIT (nothing asked of the Hub), "
+      "REVALIDATED, MISS, STALE (the Hub unreachable), ERROR (an error "
+      "the cache made itself).",
+      "requests",
+      { "cache_status", NULL }, { ngx_http_hf_cache_status_names, NULL },
+      { NGX_HTTP_HF_CACHE_STATUSES, 1 },
+      offsetof(ngx_http_hf_counters_t, requests) },
+
+    { "hf_sent_bytes_total",
+      "Body bytes sent to clients, from the cache or as they came from "
+      "upstream.",
+      "sent_bytes",
+      { "source", NULL }, { ngx_http_hf_metrics_sources, NULL },
+      { NGX_HTTP_HF_SOURCES, 1 },
+      offsetof(ngx_http_hf_counters_t, sent_bytes) },
+
+    { "hf_upstream_requests_total",
+      "Requests to the Hub and its CDN: meta (HEAD of a file), blob "
+      "(bytes), api; by status class, 429 apart, error: no answer.",
+      "upstream_requests",
+      { "kind", "status" },
+      { ngx_http_hf_metrics_kinds, ngx_http_hf_metrics_classes },
+      { NGX_HTTP_HF_KINDS, NGX_HTTP_HF_CLASSES },
+      offsetof(ngx_http_hf_counters_t, upstream_requests) },
+
+    { "hf_upstream_bytes_total",
+      "Body bytes received from the Hub and its CDN.",
+      "upstream_bytes",
+      { NULL, NULL }, { NULL, NULL }, { 1, 1 },
+      offsetof(ngx_http_hf_counters_t, upstream_bytes) },
+
+    { "hf_verify_failures_total",
+      "Downloads refused: their bytes did not match the hash, or were too "
+      "many; nothing of them was cached.",
+      "verify_failures",
+      { NULL, NULL }, { NULL, NULL }, { 1, 1 },
+      offsetof(ngx_http_hf_counters_t, verify_failures) },
+
+    { "hf_verified_blobs_total",
+      "Downloads whose hash matched, recorded as cached.",
+      "verified_blobs",
+      { NULL, NULL }, { NULL, NULL }, { 1, 1 },
+      offsetof(ngx_http_hf_counters_t, verified) }
+};
+
+#define NGX_HTTP_HF_FAMILIES                                                  \
+    (sizeof(ngx_http_hf_metrics_families)                                     \
+     / sizeof(ngx_http_hf_metrics_family_t))
+
+
+static ngx_atomic_t *
+ngx_http_hf_metrics_counters(ngx_http_hf_loc_conf_t *dist,
+    ngx_http_hf_metrics_family_t *fam)
 {
-    return ngx_sprintf(p, "# HELP %s %s\n# TYPE %s %s\n",
-                       name, help, name, type);
+    return (ngx_atomic_t *) ((u_char *) &dist->metrics->counters
+                             + fam->offset);
 }
 
 
 static ngx_chain_t *
-ngx_http_hf_metrics_text(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
+ngx_http_hf_metrics_chain(ngx_http_request_t *r, ngx_buf_t *b)
 {
-    size_t                       len;
-    u_char                      *p;
-    ngx_buf_t                   *b;
-    ngx_str_t                    name;
-    ngx_uint_t                   i, j, k, n;
-    ngx_chain_t                 *out;
-    ngx_http_hf_counters_t      *c;
-    ngx_http_hf_loc_conf_t     **dist;
-    ngx_http_hf_store_usage_t    usage;
+    ngx_chain_t  *out;
 
-    dist = hmcf->distributions.elts;
-    n = hmcf->distributions.nelts;
-
-    /* families with help lines, then each distribution's samples */
-    len = 4096 + n * (NGX_HTTP_HF_CACHE_STATUSES + NGX_HTTP_HF_SOURCES
-                      + NGX_HTTP_HF_KINDS * NGX_HTTP_HF_CLASSES + 3)
-                   * (sizeof("hf_upstream_requests_total{distribution=\"\","
-                             "kind=\"meta\",status=\"error\"} ")
-                      + NGX_HTTP_HF_METRICS_NAME + NGX_ATOMIC_T_LEN + 1);
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    p = ngx_http_hf_metrics_family(b->last, "hf_requests_total", "counter",
-            "Answers to clients by cache status: HIT (nothing asked of "
-            "the Hub), REVALIDATED, MISS, STALE (the Hub unreachable), "
-            "ERROR (an error the cache made itself).");
-
-    for (i = 0; i < n; i++) {
-        if (dist[i]->metrics == NULL) {
-            continue;
-        }
-
-        name = dist[i]->name;
-        c = &dist[i]->metrics->counters;
-
-        for (j = 0; j < NGX_HTTP_HF_CACHE_STATUSES; j++) {
-            p = ngx_sprintf(p, "hf_requests_total{distribution=\"%V\","
-                            "cache_status=\"%V\"} %uA\n", &name,
-                            &ngx_http_hf_cache_status_names[j],
-                            c->requests[j]);
-        }
-    }
-
-    p = ngx_http_hf_metrics_family(p, "hf_sent_bytes_total", "counter",
-            "Body bytes sent to clients, from the cache or as they came "
-            "from upstream.");
-
-    for (i = 0; i < n; i++) {
-        if (dist[i]->metrics == NULL) {
-            continue;
-        }
-
-        name = dist[i]->name;
-        c = &dist[i]->metrics->counters;
-
-        for (j = 0; j < NGX_HTTP_HF_SOURCES; j++) {
-            p = ngx_sprintf(p, "hf_sent_bytes_total{distribution=\"%V\","
-                            "source=\"%V\"} %uA\n", &name,
-                            &ngx_http_hf_metrics_sources[j],
-                            c->sent_bytes[j]);
-        }
-    }
-
-    p = ngx_http_hf_metrics_family(p, "hf_upstream_requests_total",
-            "counter",
-            "Requests to the Hub and its CDN: meta (HEAD of a file), blob "
-            "(bytes), api; by status class, 429 apart, error: no answer.");
-
-    for (i = 0; i < n; i++) {
-        if (dist[i]->metrics == NULL) {
-            continue;
-        }
-
-        name = dist[i]->name;
-        c = &dist[i]->metrics->counters;
-
-        for (j = 0; j < NGX_HTTP_HF_KINDS; j++) {
-            for (k = 0; k < NGX_HTTP_HF_CLASSES; k++) {
-                p = ngx_sprintf(p, "hf_upstream_requests_total{"
-                                "distribution=\"%V\",kind=\"%V\","
-                                "status=\"%V\"} %uA\n", &name,
-                                &ngx_http_hf_metrics_kinds[j],
-                                &ngx_http_hf_metrics_classes[k],
-                                c->upstream_requests[j][k]);
-            }
-        }
-    }
-
-    p = ngx_http_hf_metrics_family(p, "hf_upstream_bytes_total", "counter",
-            "Body bytes received from the Hub and its CDN.");
-
-    for (i = 0; i < n; i++) {
-        if (dist[i]->metrics) {
-            p = ngx_sprintf(p, "hf_upstream_bytes_total{distribution=\"%V\"}"
-                            " %uA\n", &dist[i]->name,
-                            dist[i]->metrics->counters.upstream_bytes);
-        }
-    }
-
-    p = ngx_http_hf_metrics_family(p, "hf_verify_failures_total", "counter",
-            "Downloads refused: their bytes did not match the hash, or "
-            "were too many; nothing of them was cached.");
-
-    for (i = 0; i < n; i++) {
-        if (dist[i]->metrics) {
-            p = ngx_sprintf(p, "hf_verify_failures_total{distribution=\"%V\"}"
-                            " %uA\n", &dist[i]->name,
-                            dist[i]->metrics->counters.verify_failures);
-        }
-    }
-
-    p = ngx_http_hf_metrics_family(p, "hf_verified_blobs_total", "counter",
-            "Downloads whose hash matched, recorded as cached.");
-
-    for (i = 0; i < n; i++) {
-        if (dist[i]->metrics) {
-            p = ngx_sprintf(p, "hf_verified_blobs_total{distribution=\"%V\"}"
-                            " %uA\n", &dist[i]->name,
-                            dist[i]->metrics->counters.verified);
-        }
-    }
-
-    p = ngx_http_hf_metrics_family(p, "hf_fills_in_progress", "gauge",
-            "Downloads into the cache running now, in all workers.");
-    p = ngx_sprintf(p, "hf_fills_in_progress %ui\n",
-                    ngx_http_hf_metrics_fills(hmcf->metrics_sh));
-
-    if (ngx_http_hf_store_usage(hmcf->store, &usage) == NGX_OK) {
-        p = ngx_http_hf_metrics_family(p, "hf_metadata_used_bytes", "gauge",
-                "Bytes of the LMDB map in use (hf_metadata).");
-        p = ngx_sprintf(p, "hf_metadata_used_bytes %uz\n", usage.used);
-        p = ngx_http_hf_metrics_family(p, "hf_metadata_size_bytes", "gauge",
-                "The LMDB map size: what hf_metadata size= allows.");
-        p = ngx_sprintf(p, "hf_metadata_size_bytes %uz\n", usage.map_size);
-        p = ngx_http_hf_metrics_family(p, "hf_metadata_records", "gauge",
-                "Records in LMDB: branches and tags resolved, files, "
-                "verified blobs.");
-        p = ngx_sprintf(p, "hf_metadata_records{kind=\"revisions\"} %uz\n"
-                        "hf_metadata_records{kind=\"files\"} %uz\n"
-                        "hf_metadata_records{kind=\"blobs\"} %uz\n",
-                        usage.revisions, usage.files, usage.blobs);
-    }
-
-    b->last = p;
     b->last_buf = (r == r->main);
     b->last_in_chain = 1;
 
@@ -744,20 +667,118 @@ ngx_http_hf_metrics_text(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
 }
 
 
+/* the Prometheus text format: each family's help and type, its samples */
+
+static ngx_chain_t *
+ngx_http_hf_metrics_text(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
+{
+    size_t                         len;
+    u_char                        *p;
+    ngx_buf_t                     *b;
+    ngx_uint_t                     i, j, k, n, f;
+    ngx_atomic_t                  *c;
+    ngx_http_hf_loc_conf_t       **dist;
+    ngx_http_hf_store_usage_t      usage;
+    ngx_http_hf_metrics_family_t  *fam;
+
+    dist = hmcf->distributions.elts;
+    n = hmcf->distributions.nelts;
+
+    /* the help lines, then a distribution's samples: 28 counters */
+
+    len = 4096 + n * sizeof(ngx_http_hf_counters_t) / sizeof(ngx_atomic_t)
+                   * (sizeof("hf_upstream_requests_total{distribution=\"\","
+                             "kind=\"meta\",status=\"error\"} ")
+                      + NGX_HTTP_HF_METRICS_NAME + NGX_ATOMIC_T_LEN + 1);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = b->last;
+
+    for (f = 0; f < NGX_HTTP_HF_FAMILIES; f++) {
+        fam = &ngx_http_hf_metrics_families[f];
+
+        p = ngx_sprintf(p, "# HELP %s %s\n# TYPE %s counter\n",
+                        fam->name, fam->help, fam->name);
+
+        for (i = 0; i < n; i++) {
+            if (dist[i]->metrics == NULL) {
+                continue;
+            }
+
+            c = ngx_http_hf_metrics_counters(dist[i], fam);
+
+            for (j = 0; j < fam->nvalues[0]; j++) {
+                for (k = 0; k < fam->nvalues[1]; k++) {
+                    p = ngx_sprintf(p, "%s{distribution=\"%V\"", fam->name,
+                                    &dist[i]->name);
+
+                    if (fam->label[0]) {
+                        p = ngx_sprintf(p, ",%s=\"%V\"", fam->label[0],
+                                        &fam->values[0][j]);
+                    }
+
+                    if (fam->label[1]) {
+                        p = ngx_sprintf(p, ",%s=\"%V\"", fam->label[1],
+                                        &fam->values[1][k]);
+                    }
+
+                    p = ngx_sprintf(p, "} %uA\n",
+                                    c[j * fam->nvalues[1] + k]);
+                }
+            }
+        }
+    }
+
+    p = ngx_sprintf(p, "# HELP hf_fills_in_progress Downloads into the "
+                    "cache running now, in all workers.\n"
+                    "# TYPE hf_fills_in_progress gauge\n"
+                    "hf_fills_in_progress %ui\n",
+                    ngx_http_hf_metrics_fills(hmcf->metrics_sh));
+
+    if (ngx_http_hf_store_usage(hmcf->store, &usage) == NGX_OK) {
+        p = ngx_sprintf(p, "# HELP hf_metadata_used_bytes Bytes of the LMDB "
+                        "map in use (hf_metadata).\n"
+                        "# TYPE hf_metadata_used_bytes gauge\n"
+                        "hf_metadata_used_bytes %uz\n"
+                        "# HELP hf_metadata_size_bytes The LMDB map size: "
+                        "what hf_metadata size= allows.\n"
+                        "# TYPE hf_metadata_size_bytes gauge\n"
+                        "hf_metadata_size_bytes %uz\n"
+                        "# HELP hf_metadata_records Records in LMDB: "
+                        "branches and tags resolved, files, verified "
+                        "blobs.\n"
+                        "# TYPE hf_metadata_records gauge\n"
+                        "hf_metadata_records{kind=\"revisions\"} %uz\n"
+                        "hf_metadata_records{kind=\"files\"} %uz\n"
+                        "hf_metadata_records{kind=\"blobs\"} %uz\n",
+                        usage.used, usage.map_size, usage.revisions,
+                        usage.files, usage.blobs);
+    }
+
+    b->last = p;
+
+    return ngx_http_hf_metrics_chain(r, b);
+}
+
+
 /* the same numbers as JSON, by distribution, with jansson */
 
 static ngx_chain_t *
 ngx_http_hf_metrics_json(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
 {
-    char                        *text;
-    size_t                       len;
-    json_t                      *root, *dists, *d, *o, *kind;
-    ngx_buf_t                   *b;
-    ngx_uint_t                   i, j, k, n;
-    ngx_chain_t                 *out;
-    ngx_http_hf_counters_t      *c;
-    ngx_http_hf_loc_conf_t     **dist;
-    ngx_http_hf_store_usage_t    usage;
+    char                          *text;
+    size_t                         len;
+    json_t                        *root, *dists, *d, *o, *inner;
+    ngx_buf_t                     *b;
+    ngx_uint_t                     i, j, k, n, f;
+    ngx_atomic_t                  *c;
+    ngx_http_hf_loc_conf_t       **dist;
+    ngx_http_hf_store_usage_t      usage;
+    ngx_http_hf_metrics_family_t  *fam;
 
     root = json_object();
     dists = json_object();
@@ -778,54 +799,46 @@ ngx_http_hf_metrics_json(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
             continue;
         }
 
-        c = &dist[i]->metrics->counters;
         d = json_object();
         (void) json_object_setn_new(dists, (char *) dist[i]->name.data,
                                     dist[i]->name.len, d);
 
-        o = json_object();
-        (void) json_object_set_new(d, "requests", o);
+        for (f = 0; f < NGX_HTTP_HF_FAMILIES; f++) {
+            fam = &ngx_http_hf_metrics_families[f];
+            c = ngx_http_hf_metrics_counters(dist[i], fam);
 
-        for (j = 0; j < NGX_HTTP_HF_CACHE_STATUSES; j++) {
-            (void) json_object_set_new(o,
-                       (char *) ngx_http_hf_cache_status_names[j].data,
-                       json_integer(c->requests[j]));
-        }
+            if (fam->label[0] == NULL) {
+                (void) json_object_set_new(d, fam->json, json_integer(*c));
+                continue;
+            }
 
-        o = json_object();
-        (void) json_object_set_new(d, "sent_bytes", o);
+            o = json_object();
+            (void) json_object_set_new(d, fam->json, o);
 
-        for (j = 0; j < NGX_HTTP_HF_SOURCES; j++) {
-            (void) json_object_set_new(o,
-                       (char *) ngx_http_hf_metrics_sources[j].data,
-                       json_integer(c->sent_bytes[j]));
-        }
+            for (j = 0; j < fam->nvalues[0]; j++) {
 
-        o = json_object();
-        (void) json_object_set_new(d, "upstream_requests", o);
+                if (fam->label[1] == NULL) {
+                    (void) json_object_set_new(o,
+                               (char *) fam->values[0][j].data,
+                               json_integer(c[j]));
+                    continue;
+                }
 
-        for (j = 0; j < NGX_HTTP_HF_KINDS; j++) {
-            kind = json_object();
-            (void) json_object_set_new(o,
-                       (char *) ngx_http_hf_metrics_kinds[j].data, kind);
+                inner = json_object();
+                (void) json_object_set_new(o, (char *) fam->values[0][j].data,
+                                           inner);
 
-            for (k = 0; k < NGX_HTTP_HF_CLASSES; k++) {
-                (void) json_object_set_new(kind,
-                           (char *) ngx_http_hf_metrics_classes[k].data,
-                           json_integer(c->upstream_requests[j][k]));
+                for (k = 0; k < fam->nvalues[1]; k++) {
+                    (void) json_object_set_new(inner,
+                               (char *) fam->values[1][k].data,
+                               json_integer(c[j * fam->nvalues[1] + k]));
+                }
             }
         }
-
-        (void) json_object_set_new(d, "upstream_bytes",
-                                   json_integer(c->upstream_bytes));
-        (void) json_object_set_new(d, "verify_failures",
-                                   json_integer(c->verify_failures));
-        (void) json_object_set_new(d, "verified_blobs",
-                                   json_integer(c->verified));
     }
 
     (void) json_object_set_new(root, "fills_in_progress",
-                               json_integer(ngx_http_hf_metrics_fills(hmcf->metrics_sh)));
+               json_integer(ngx_http_hf_metrics_fills(hmcf->metrics_sh)));
 
     if (ngx_http_hf_store_usage(hmcf->store, &usage) == NGX_OK) {
         o = json_pack("{sI sI s{sI sI sI}}",
@@ -857,16 +870,5 @@ ngx_http_hf_metrics_json(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
     *b->last++ = LF;
     free(text);
 
-    b->last_buf = (r == r->main);
-    b->last_in_chain = 1;
-
-    out = ngx_alloc_chain_link(r->pool);
-    if (out == NULL) {
-        return NULL;
-    }
-
-    out->buf = b;
-    out->next = NULL;
-
-    return out;
+    return ngx_http_hf_metrics_chain(r, b);
 }

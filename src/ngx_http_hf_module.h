@@ -79,6 +79,7 @@ typedef struct {
     void                      **blob_loc_conf;    /* its blob location's */
 
     ngx_str_t                   cache_zone;  /* hf_cache */
+    ngx_shm_zone_t             *cache_shm;   /* its proxy_cache_path zone */
     ngx_str_t                   cache_scope; /* "public", "private/NAME" */
     time_t                      revision_ttl;
     ngx_flag_t                  cors;

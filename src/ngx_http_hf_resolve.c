@@ -24,6 +24,7 @@
 #include "ngx_http_hf_hub.h"
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_revision.h"
+#include "ngx_http_hf_serve.h"
 #include "ngx_http_hf_store.h"
 #include "ngx_http_hf_util.h"
 #include "ngx_http_hf_verify.h"
@@ -755,6 +756,20 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         }
 
         return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    if (ctx->have_file) {
+        /* verified and cached: sent like a static file, when it can be */
+
+        rc = ngx_http_hf_serve_cached(r, ctx);
+
+        if (rc != NGX_DECLINED) {
+            if (rc != NGX_ERROR) {
+                ngx_http_hf_store_hit(ngx_http_hf_store(r), &ctx->file_key);
+            }
+
+            return rc;
+        }
     }
 
     if (url == NULL || url->len == 0) {

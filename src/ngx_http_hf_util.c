@@ -342,3 +342,22 @@ ngx_http_hf_parse_range(ngx_str_t *value, off_t size, off_t *first,
 
     return NGX_OK;
 }
+
+
+ngx_int_t
+ngx_http_hf_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}

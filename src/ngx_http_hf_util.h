@@ -41,6 +41,10 @@ ngx_table_elt_t *ngx_http_hf_find_header(ngx_list_t *headers,
 ngx_int_t ngx_http_hf_etag_hex(ngx_str_t *value, u_char *buf, size_t len,
     size_t *n);
 
+/* adds the variables of a list that ends with ngx_http_null_variable */
+ngx_int_t ngx_http_hf_add_variables(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
+
 /* one Range of a file of size bytes (see the .c file) */
 ngx_int_t ngx_http_hf_parse_range(ngx_str_t *value, off_t size,
     off_t *first, off_t *last_byte, ngx_uint_t *to_end);

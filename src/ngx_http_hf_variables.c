@@ -7,6 +7,7 @@
 
 
 #include "ngx_http_hf_variables.h"
+#include "ngx_http_hf_util.h"
 
 
 static ngx_int_t ngx_http_hf_cache_status_variable(ngx_http_request_t *r,
@@ -83,19 +84,7 @@ static ngx_http_variable_t  ngx_http_hf_variables[] = {
 ngx_int_t
 ngx_http_hf_variables_add(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_hf_variables; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_hf_add_variables(cf, ngx_http_hf_variables);
 }
 
 

@@ -18,25 +18,10 @@ sub big_file {
                                      size => $Size, lfs => JSON::PP::true(), seed => 'takeover' });
 }
 
-# a GET left reading on its socket
-sub start_get {
-    my $url = shift;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => server_port(), Timeout => 10)
-        or die "connect: $!";
-    print $s "GET $url HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    return $s;
-}
-
 sub cdn_bytes {
     my $n = 0;
     $n += $_->{bytes} // 0 for grep { $_->{server} eq 'cdn' } @{ hub_log() };
     return $n;
-}
-
-sub worker_pids {
-    my $master = Test::Nginx::Hf::_read_pid();
-    return grep { (Test::Nginx::Hf::_slurp("/proc/$_/cmdline") // '') =~ /worker process/ }
-           Test::Nginx::Hf::_children($master);
 }
 
 run_tests();

@@ -226,12 +226,6 @@ sub drain {
     http_request($c->{method} // 'HEAD', $url) for 1 .. $left;
 }
 
-sub worker_pids {
-    my $master = Test::Nginx::Hf::_read_pid();
-    return grep { (Test::Nginx::Hf::_slurp("/proc/$_/cmdline") // '') =~ /worker process/ }
-           Test::Nginx::Hf::_children($master);
-}
-
 # the downloads of every case are under way, mid-body
 sub wait_mid_body {
     my @cases = @_;

@@ -56,20 +56,6 @@ sub log_lines {
     return @l;
 }
 
-sub worker_pids {
-    my $master = Test::Nginx::Hf::_read_pid();
-    return grep { (Test::Nginx::Hf::_slurp("/proc/$_/cmdline") // '') =~ /worker process/ }
-           Test::Nginx::Hf::_children($master);
-}
-
-sub start_get {
-    my $url = shift;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => server_port(), Timeout => 10)
-        or die "connect: $!";
-    print $s "GET $url HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    return $s;
-}
-
 run_tests();
 
 __DATA__

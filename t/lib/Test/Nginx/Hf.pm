@@ -25,6 +25,7 @@ our @EXPORT = qw(
     hub_control hub_log hub_count hub_fixtures hub_file hub_stop hub_start hub_url
     nginx_reload nginx_stop nginx_start error_log_text servroot server_port
     sha256_hex no_shuffle no_long_string repeat_each log_level
+    worker_pids start_get
 );
 
 our $Timeout = 10;                    # per-request read timeout (seconds)
@@ -123,6 +124,20 @@ sub _children {  # live child pids of $pid
         push @kids, $p if $st =~ /\) ([A-Z]) (\d+) / && $2 == $pid && $1 ne 'Z';
     }
     return @kids;
+}
+
+# the live worker processes of the current nginx
+sub worker_pids {
+    return grep { (_slurp("/proc/$_/cmdline") // '') =~ /worker process/ } _children(_read_pid());
+}
+
+# a GET left reading on its socket (the caller reads or closes it)
+sub start_get {
+    my $url = shift;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ServerPort, Timeout => 10)
+        or die "connect: $!";
+    print $s "GET $url HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    return $s;
 }
 
 sub _wait_until {
