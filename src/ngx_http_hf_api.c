@@ -35,8 +35,6 @@ typedef enum {
 static void ngx_http_hf_api_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hf_api_run(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
-static ngx_int_t ngx_http_hf_api_start(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx, ngx_http_hf_fetch_t *f, ngx_uint_t state);
 static ngx_int_t ngx_http_hf_api_revision(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_api_revision_done(ngx_http_request_t *r,
@@ -209,28 +207,6 @@ ngx_http_hf_api_run(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 }
 
 
-/* starts fetch f and moves the request to "state" */
-
-static ngx_int_t
-ngx_http_hf_api_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_http_hf_fetch_t *f, ngx_uint_t state)
-{
-    f->request = ctx;
-
-    if (ngx_http_hf_fetch_start(r, &ctx->conf->prefix, f) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ctx->fetch = f;
-    ctx->state = state;
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf api: state %ui, fetching \"%V\"", state, &f->url);
-
-    return NGX_DONE;
-}
-
-
 /* a branch or tag: its commit, from the Hub's revision endpoint */
 
 static ngx_int_t
@@ -268,7 +244,7 @@ ngx_http_hf_api_revision(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     ngx_str_set(&f->cache_key, "hf:api:revision");
     f->authorization = conf->token;
 
-    return ngx_http_hf_api_start(r, ctx, f, NGX_HTTP_HF_API_REVISION);
+    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_API_REVISION);
 }
 
 
@@ -408,7 +384,7 @@ ngx_http_hf_api_fetch(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         }
     }
 
-    return ngx_http_hf_api_start(r, ctx, f, NGX_HTTP_HF_API_ANSWER);
+    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_API_ANSWER);
 }
 
 

@@ -163,6 +163,29 @@ ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_str_t *prefix,
 }
 
 
+ngx_int_t
+ngx_http_hf_fetch_for(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_http_hf_fetch_t *f, ngx_uint_t state)
+{
+    f->request = ctx;
+
+    if (ngx_http_hf_fetch_start(r, &ctx->conf->prefix, f) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (!f->background) {
+        ctx->fetch = f;
+        ctx->fetches++;
+        ctx->state = state;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf fetch: state %ui, waiting for \"%V\"", state, &f->url);
+
+    return NGX_DONE;
+}
+
+
 static void
 ngx_http_hf_fetch_resume(ngx_http_request_t *r)
 {

@@ -23,6 +23,13 @@
 ngx_int_t ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_str_t *prefix,
     ngx_http_hf_fetch_t *f);
 
+/*
+ * Starts fetch f for the client request ctx, whose state machine goes on
+ * in "state" when f ends (a background fill ends on its own): NGX_DONE.
+ */
+ngx_int_t ngx_http_hf_fetch_for(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_http_hf_fetch_t *f, ngx_uint_t state);
+
 /* an upstream header of a finished fetch, or NULL */
 ngx_table_elt_t *ngx_http_hf_fetch_header(ngx_http_hf_fetch_t *f,
     const char *name, size_t len);

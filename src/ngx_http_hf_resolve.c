@@ -44,8 +44,6 @@ typedef enum {
 
 static ngx_int_t ngx_http_hf_resolve_run(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
-static ngx_int_t ngx_http_hf_resolve_fetch(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx, ngx_http_hf_fetch_t *f, ngx_uint_t state);
 static ngx_int_t ngx_http_hf_resolve_lookup(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r,
@@ -132,34 +130,6 @@ ngx_http_hf_resolve_run(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     default: /* NGX_HTTP_HF_BLOB */
         return ngx_http_hf_resolve_blob_done(r, ctx);
     }
-}
-
-
-/*
- * Starts fetch f for this request and moves it to "state"; run() goes on
- * when f ends (a background fill ends on its own).
- */
-
-static ngx_int_t
-ngx_http_hf_resolve_fetch(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_http_hf_fetch_t *f, ngx_uint_t state)
-{
-    f->request = ctx;
-
-    if (ngx_http_hf_fetch_start(r, &ctx->conf->prefix, f) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (!f->background) {
-        ctx->fetch = f;
-        ctx->fetches++;
-        ctx->state = state;
-    }
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf resolve: state %ui, fetching \"%V\"", state, &f->url);
-
-    return NGX_DONE;
 }
 
 
@@ -266,7 +236,7 @@ ngx_http_hf_resolve_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
     f->authorization = ctx->conf->token;
 
-    return ngx_http_hf_resolve_fetch(r, ctx, f, NGX_HTTP_HF_META);
+    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_META);
 }
 
 
@@ -533,7 +503,7 @@ ngx_http_hf_resolve_follow(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hf resolve: following the Hub to \"%V\"", &url);
 
-    return ngx_http_hf_resolve_fetch(r, ctx, f, NGX_HTTP_HF_META);
+    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_META);
 }
 
 
@@ -847,12 +817,12 @@ ngx_http_hf_resolve_direct(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_http_hf_blob_fetch(fill);
     ngx_http_hf_blob_fetch(f);
 
-    if (ngx_http_hf_resolve_fetch(r, ctx, fill, NGX_HTTP_HF_BLOB) != NGX_DONE)
+    if (ngx_http_hf_fetch_for(r, ctx, fill, NGX_HTTP_HF_BLOB) != NGX_DONE)
     {
         return NGX_ERROR;
     }
 
-    return ngx_http_hf_resolve_fetch(r, ctx, f, NGX_HTTP_HF_BLOB);
+    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_BLOB);
 }
 
 
@@ -889,7 +859,7 @@ ngx_http_hf_resolve_blob(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     ngx_http_hf_blob_fetch(f);
 
-    return ngx_http_hf_resolve_fetch(r, ctx, f, NGX_HTTP_HF_BLOB);
+    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_BLOB);
 }
 
 
