@@ -19,6 +19,7 @@
 #include "ngx_http_hf_cors.h"
 #include "ngx_http_hf_dirs.h"
 #include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_fills.h"
 #include "ngx_http_hf_log.h"
 #include "ngx_http_hf_metrics.h"
 #include "ngx_http_hf_path.h"
@@ -242,6 +243,10 @@ ngx_http_hf_postconfiguration(ngx_conf_t *cf)
 
     if (hmcf->distributions.nelts == 0) {
         return NGX_OK;
+    }
+
+    if (ngx_http_hf_fills_init(cf, hmcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (hmcf->metadata_path.len == 0) {

@@ -18,6 +18,7 @@
 
 #include "ngx_http_hf_blob.h"
 #include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_fills.h"
 #include "ngx_http_hf_metrics.h"
 #include "ngx_http_hf_revision.h"
 #include "ngx_http_hf_store.h"
@@ -265,6 +266,7 @@ ngx_http_hf_blob_input(ngx_event_pipe_t *p, ngx_buf_t *buf)
     rc = f->input_filter(p, buf);
 
     ngx_http_hf_blob_keep_lock(r, f);
+    ngx_http_hf_fill_progress(r, f);
 
     if (rc != NGX_OK || !f->verifying) {
         return rc;
@@ -461,6 +463,8 @@ ngx_http_hf_blob_check(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
                       ctx->file.etag, hex);
         goto corrupt;
     }
+
+    f->verified = 1;
 
     ngx_http_hf_metrics_verified(ctx->conf);
     ngx_http_hf_blob_verified(r, ctx);

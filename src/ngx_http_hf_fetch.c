@@ -19,6 +19,7 @@
 
 
 #include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_fills.h"
 #include "ngx_http_hf_metrics.h"
 #include "ngx_http_hf_util.h"
 
@@ -247,6 +248,7 @@ ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     f->done = 1;
 
+    ngx_http_hf_fill_done(r, f);
     ngx_http_hf_metrics_fetch_done(r, f);
 
     if (f->background) {

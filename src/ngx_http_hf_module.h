@@ -52,6 +52,8 @@ ngx_http_hf_is_hex(u_char *p, size_t len)
 
 typedef struct ngx_http_hf_store_s  ngx_http_hf_store_t;
 typedef struct ngx_http_hf_metrics_dist_s  ngx_http_hf_metrics_dist_t;
+typedef struct ngx_http_hf_fill_s  ngx_http_hf_fill_t;          /* fills.c */
+typedef struct ngx_http_hf_follow_s  ngx_http_hf_follow_t;      /* follow.c */
 
 
 typedef struct {
@@ -60,6 +62,7 @@ typedef struct {
     ngx_array_t                 distributions;  /* ngx_http_hf_loc_conf_t * */
     ngx_http_hf_store_t        *store;             /* per worker */
     void                       *metrics_sh;        /* see metrics.c */
+    ngx_shm_zone_t             *fills_zone;        /* see fills.c */
     ngx_flag_t                  metrics;           /* hf_metrics is used */
 } ngx_http_hf_main_conf_t;
 
@@ -205,6 +208,8 @@ struct ngx_http_hf_fetch_s {
     unsigned                    done:1;
     unsigned                    followed:1;   /* the Hub's redirect to itself */
     unsigned                    filling:1;    /* counted in the fills gauge */
+    unsigned                    published:1;  /* followed (fills.c) */
+    unsigned                    verified:1;   /* the hash matched */
 
     ngx_msec_t                  lock_renewed;  /* see blob_keep_lock() */
 };
@@ -231,6 +236,9 @@ struct ngx_http_hf_ctx_s {
 
     off_t                       upstream_bytes;  /* $hf_upstream_bytes */
 
+    ngx_http_hf_fill_t         *fill;         /* the download claimed or */
+    ngx_http_hf_follow_t       *follow;       /* followed (fills, follow) */
+
     off_t                       range_start;  /* inclusive */
     off_t                       range_end;    /* inclusive */
 
@@ -246,6 +254,7 @@ struct ngx_http_hf_ctx_s {
     unsigned                    hub_commit:1; /* the Hub named ctx->commit */
     unsigned                    missing:1;    /* recorded as not there */
     unsigned                    hub_answer:1; /* an error the Hub gave */
+    unsigned                    no_follow:1;  /* fetch it, do not follow */
 };
 
 

@@ -21,6 +21,8 @@
 #include "ngx_http_hf_resolve.h"
 #include "ngx_http_hf_blob.h"
 #include "ngx_http_hf_fetch.h"
+#include "ngx_http_hf_fills.h"
+#include "ngx_http_hf_follow.h"
 #include "ngx_http_hf_hub.h"
 #include "ngx_http_hf_path.h"
 #include "ngx_http_hf_revision.h"
@@ -768,6 +770,25 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
         && (ctx->range_start > 0 || ctx->range_end < ctx->file.size - 1))
     {
         return ngx_http_hf_resolve_direct(r, ctx, url, authorize);
+    }
+
+    /*
+     * The first request for an uncached blob downloads it; the others
+     * follow that download as it lands in the cache, from anywhere.
+     */
+
+    if (!ctx->have_file && !ctx->range && !ctx->no_follow
+        && ctx->fill == NULL)
+    {
+        rc = ngx_http_hf_fill_claim(r, ctx);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_BUSY) {
+            return ngx_http_hf_follow_start(r, ctx);
+        }
     }
 
     return ngx_http_hf_resolve_blob(r, ctx, url, authorize, 0);

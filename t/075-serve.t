@@ -60,7 +60,8 @@ my $f = hub_file('model', 'test-org/tiny-model', 'main', 'model.safetensors');
 my $url = "/hf/test-org/tiny-model/resolve/$f->{commit}/model.safetensors";
 is http_get($url)->{status}, 200, 'downloaded';
 my $file = main::cache_file("hf:file:public:$f->{sha256}");
-ok -f $file, 'cached';
+# renamed into the cache just after the last byte left: bounded wait
+ok Test::Nginx::Hf::_wait_until(10, sub { -f $file }), 'cached';
 unlink $file or die "unlink $file: $!";
 my $r = http_get($url);
 is $r->{status}, 200, 'again: 200';

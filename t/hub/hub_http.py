@@ -190,9 +190,22 @@ class Handler(BaseHTTPRequestHandler):
             limit = min(limit, int(fault.get("after", body_len // 2)))
         chunk = 1 << 20
         delay = 0
+        pause_at = None
         if kind == "slow":
             chunk = max(1, int(fault.get("chunk", 16384)))
             delay = int(fault.get("delay_ms", 100)) / 1000.0
+            if fault.get("pause_at") is not None:   # one pause, there, instead
+                pause_at = min(limit, max(0, int(fault["pause_at"])))
+        segments = [(resp.start, resp.start + limit)]
+        if pause_at is not None:
+            segments = [(resp.start, resp.start + pause_at),
+                        (resp.start + pause_at, resp.start + limit)]
+
+        def pieces():
+            for i, (a, b) in enumerate(segments):
+                if i:
+                    time.sleep(delay)
+                yield from resp.src.chunks(a, b, chunk)
         corrupt_at = int(fault.get("offset", body_len // 2)) if kind == "corrupt" else -1
 
         written = 0
@@ -203,7 +216,7 @@ class Handler(BaseHTTPRequestHandler):
                 if entry is not None:
                     entry["complete"] = self.command == "HEAD" or body_len == 0
                 self.connection.sendall(head)
-            for mv in resp.src.chunks(resp.start, resp.start + limit, chunk):
+            for mv in pieces():
                 if written <= corrupt_at < written + len(mv):
                     mv = bytearray(mv)
                     mv[corrupt_at - written] ^= 0xFF
@@ -222,7 +235,7 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     self.connection.sendall(mv)
                 written += len(mv)
-                if delay and written < limit:
+                if delay and pause_at is None and written < limit:
                     time.sleep(delay)
         except OSError:
             if entry is not None:

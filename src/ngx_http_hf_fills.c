@@ -1,0 +1,402 @@
+
+/*
+ * Downloads in progress, in a shared memory zone ("hf_fills") of fixed
+ * slots.  A slot is claimed under the zone's mutex by the first request
+ * for an uncached blob; its worker then writes the slot alone (the file,
+ * the bytes written, the end) and other workers only read it.  A slot
+ * names its claimant's pid: the download of a worker that died is seen
+ * as failed.  Each claim bumps the slot's generation, so that a follower
+ * notices when its slot went to another download.
+ */
+
+
+#include "ngx_http_hf_fills.h"
+
+#include <ngx_md5.h>
+
+
+#define NGX_HTTP_HF_FILLS_ZONE   "hf_fills"
+#define NGX_HTTP_HF_FILLS        256
+#define NGX_HTTP_HF_FILL_PATH    512
+#define NGX_HTTP_HF_FILL_REUSE   10     /* s before an ended slot is reused */
+
+
+typedef struct {
+    ngx_atomic_t                state;
+    ngx_atomic_t                generation;
+    ngx_atomic_t                pid;
+    ngx_atomic_t                written;
+    ngx_atomic_t                body_start;
+    ngx_atomic_t                progress;
+    u_char                      key[NGX_HTTP_CACHE_KEY_LEN];
+    u_char                      path[NGX_HTTP_HF_FILL_PATH];
+} ngx_http_hf_fill_slot_t;
+
+
+typedef struct {
+    ngx_http_hf_fill_slot_t     slots[NGX_HTTP_HF_FILLS];
+} ngx_http_hf_fills_sh_t;
+
+
+struct ngx_http_hf_fill_s {
+    ngx_http_hf_fill_slot_t    *slot;
+    ngx_atomic_uint_t           generation;
+    ngx_slab_pool_t            *shpool;
+    unsigned                    claimant:1;
+};
+
+
+static ngx_int_t ngx_http_hf_fills_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_uint_t ngx_http_hf_fill_alive(ngx_http_hf_fill_slot_t *slot);
+static void ngx_http_hf_fill_release(void *data);
+
+
+ngx_int_t
+ngx_http_hf_fills_init(ngx_conf_t *cf, ngx_http_hf_main_conf_t *hmcf)
+{
+    ngx_str_t        name;
+    ngx_shm_zone_t  *zone;
+
+    if (hmcf->distributions.nelts == 0) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(&name, NGX_HTTP_HF_FILLS_ZONE);
+
+    zone = ngx_shared_memory_add(cf, &name,
+                                 8 * ngx_pagesize
+                                 + sizeof(ngx_http_hf_fills_sh_t),
+                                 &ngx_http_hf_module);
+    if (zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->init = ngx_http_hf_fills_init_zone;
+    zone->data = hmcf;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hf_fills_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_slab_pool_t          *shpool;
+    ngx_http_hf_main_conf_t  *hmcf;
+
+    hmcf = shm_zone->data;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (data == NULL) {
+        shpool->data = ngx_slab_calloc(shpool,
+                                       sizeof(ngx_http_hf_fills_sh_t));
+        if (shpool->data == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    hmcf->fills_zone = shm_zone;
+
+    return NGX_OK;
+}
+
+
+/* whether a slot's worker still runs (it may be another user's: EPERM) */
+
+static ngx_uint_t
+ngx_http_hf_fill_alive(ngx_http_hf_fill_slot_t *slot)
+{
+    return kill((pid_t) slot->pid, 0) == 0 || ngx_errno != NGX_ESRCH;
+}
+
+
+ngx_int_t
+ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    u_char                    key[NGX_HTTP_CACHE_KEY_LEN];
+    ngx_md5_t                 md5;
+    ngx_uint_t                i;
+    ngx_slab_pool_t          *shpool;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_hf_fill_t       *fill;
+    ngx_http_hf_fills_sh_t   *sh;
+    ngx_http_hf_main_conf_t  *hmcf;
+    ngx_http_hf_fill_slot_t  *slot, *found, *free;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
+
+    if (hmcf->fills_zone == NULL || ctx->conf->cache_unusable) {
+        return NGX_DECLINED;
+    }
+
+    fill = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_fill_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (fill == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_md5_init(&md5);
+    ngx_md5_update(&md5, ctx->cache_key.data, ctx->cache_key.len);
+    ngx_md5_final(key, &md5);
+
+    shpool = (ngx_slab_pool_t *) hmcf->fills_zone->shm.addr;
+    sh = shpool->data;
+    found = NULL;
+    free = NULL;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < NGX_HTTP_HF_FILLS; i++) {
+        slot = &sh->slots[i];
+
+        if ((slot->state == NGX_HTTP_HF_FILL_STARTING
+             || slot->state == NGX_HTTP_HF_FILL_RUNNING)
+            && !ngx_http_hf_fill_alive(slot))
+        {
+            slot->state = NGX_HTTP_HF_FILL_FAILED;
+            slot->progress = ngx_time();
+        }
+
+        if (slot->state == NGX_HTTP_HF_FILL_STARTING
+            || slot->state == NGX_HTTP_HF_FILL_RUNNING)
+        {
+            if (ngx_memcmp(slot->key, key, NGX_HTTP_CACHE_KEY_LEN) == 0) {
+                found = slot;
+                break;
+            }
+
+            continue;
+        }
+
+        /* a free slot, or one that ended a while ago (followers done) */
+
+        if (free == NULL
+            && (slot->state == NGX_HTTP_HF_FILL_FREE
+                || ngx_time() - (time_t) slot->progress
+                   > NGX_HTTP_HF_FILL_REUSE))
+        {
+            free = slot;
+        }
+    }
+
+    if (found == NULL && free) {
+        found = free;
+        ngx_memcpy(found->key, key, NGX_HTTP_CACHE_KEY_LEN);
+        found->pid = (ngx_atomic_uint_t) ngx_pid;
+        found->written = 0;
+        found->body_start = 0;
+        found->path[0] = '\0';
+        found->progress = ngx_time();
+        found->generation++;
+        ngx_memory_barrier();
+        found->state = NGX_HTTP_HF_FILL_STARTING;
+
+        fill->claimant = 1;
+    }
+
+    if (found) {
+        fill->slot = found;
+        fill->generation = found->generation;
+        fill->shpool = shpool;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (found == NULL) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hf fills: no slot for \"%V\"", &ctx->cache_key);
+        return NGX_DECLINED;
+    }
+
+    ctx->fill = fill;
+
+    if (!fill->claimant) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hf fills: following the download of \"%V\"",
+                       &ctx->cache_key);
+        return NGX_BUSY;
+    }
+
+    cln->handler = ngx_http_hf_fill_release;
+    cln->data = fill;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf fills: claimed the download of \"%V\"",
+                   &ctx->cache_key);
+
+    return NGX_OK;
+}
+
+
+/* the claimant's request ends: a download it did not finish failed */
+
+static void
+ngx_http_hf_fill_release(void *data)
+{
+    ngx_http_hf_fill_t *fill = data;
+
+    ngx_http_hf_fill_slot_t  *slot;
+
+    slot = fill->slot;
+
+    ngx_shmtx_lock(&fill->shpool->mutex);
+
+    if (slot->generation == fill->generation) {
+
+        if (slot->state == NGX_HTTP_HF_FILL_STARTING) {
+            slot->state = NGX_HTTP_HF_FILL_FREE;
+
+        } else if (slot->state == NGX_HTTP_HF_FILL_RUNNING) {
+            slot->state = NGX_HTTP_HF_FILL_FAILED;
+        }
+
+        slot->progress = ngx_time();
+    }
+
+    ngx_shmtx_unlock(&fill->shpool->mutex);
+}
+
+
+/*
+ * Called as the claimant's download reads from upstream: what the pipe
+ * has written to the temporary file so far is what followers may send.
+ */
+
+void
+ngx_http_hf_fill_progress(ngx_http_request_t *sr, ngx_http_hf_fetch_t *f)
+{
+    off_t                     written;
+    ngx_temp_file_t          *tf;
+    ngx_http_hf_fill_t       *fill;
+    ngx_http_upstream_t      *u;
+    ngx_http_hf_fill_slot_t  *slot;
+
+    fill = f->request->fill;
+    u = sr->upstream;
+
+    if (fill == NULL || !fill->claimant || u == NULL || u->pipe == NULL
+        || sr->cache == NULL || fill->slot->generation != fill->generation)
+    {
+        return;
+    }
+
+    tf = u->pipe->temp_file;
+
+    if (tf == NULL || tf->file.fd == NGX_INVALID_FILE
+        || (off_t) sr->cache->body_start > tf->offset)
+    {
+        return;
+    }
+
+    slot = fill->slot;
+    written = tf->offset - (off_t) sr->cache->body_start;
+
+    if (slot->state == NGX_HTTP_HF_FILL_STARTING) {
+
+        if (tf->file.name.len >= NGX_HTTP_HF_FILL_PATH) {
+            return;
+        }
+
+        ngx_memcpy(slot->path, tf->file.name.data, tf->file.name.len);
+        slot->path[tf->file.name.len] = '\0';
+        slot->body_start = sr->cache->body_start;
+        slot->written = written;
+        slot->progress = ngx_time();
+        ngx_memory_barrier();
+        slot->state = NGX_HTTP_HF_FILL_RUNNING;
+
+        f->published = 1;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                       "hf fills: download in \"%V\", %O bytes",
+                       &tf->file.name, written);
+        return;
+    }
+
+    if ((off_t) slot->written != written) {
+        slot->written = written;
+        slot->progress = ngx_time();
+    }
+}
+
+
+/*
+ * The claimant's download ended (its fetch is done): the whole file is in
+ * the cache now if it was verified; followers may send the last byte.
+ */
+
+void
+ngx_http_hf_fill_done(ngx_http_request_t *sr, ngx_http_hf_fetch_t *f)
+{
+    ngx_http_hf_fill_t       *fill;
+    ngx_http_hf_fill_slot_t  *slot;
+
+    fill = f->request->fill;
+
+    if (!f->published || fill == NULL || !fill->claimant
+        || fill->slot->generation != fill->generation)
+    {
+        return;
+    }
+
+    f->published = 0;
+    slot = fill->slot;
+
+    if (f->verified && !f->corrupt) {
+        slot->written = f->request->file.size;
+        slot->progress = ngx_time();
+        ngx_memory_barrier();
+        slot->state = NGX_HTTP_HF_FILL_VERIFIED;
+
+    } else {
+        slot->progress = ngx_time();
+        ngx_memory_barrier();
+        slot->state = NGX_HTTP_HF_FILL_FAILED;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "hf fills: download ended, %s",
+                   f->verified ? "verified" : "failed");
+}
+
+
+ngx_int_t
+ngx_http_hf_fill_read(ngx_http_request_t *r, ngx_http_hf_fill_t *fill,
+    ngx_http_hf_fill_view_t *view)
+{
+    ngx_http_hf_fill_slot_t  *slot;
+
+    slot = fill->slot;
+
+    view->state = slot->state;
+    ngx_memory_barrier();
+
+    view->written = slot->written;
+    view->body_start = slot->body_start;
+    view->progress = (time_t) slot->progress;
+
+    if (view->state == NGX_HTTP_HF_FILL_RUNNING && view->path.data == NULL) {
+        view->path.len = ngx_strlen(slot->path);
+        view->path.data = ngx_pnalloc(r->pool, view->path.len + 1);
+        if (view->path.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(view->path.data, slot->path, view->path.len + 1);
+    }
+
+    if (slot->generation != fill->generation) {
+        return NGX_DECLINED;
+    }
+
+    if ((view->state == NGX_HTTP_HF_FILL_STARTING
+         || view->state == NGX_HTTP_HF_FILL_RUNNING)
+        && !ngx_http_hf_fill_alive(slot))
+    {
+        view->state = NGX_HTTP_HF_FILL_FAILED;
+    }
+
+    return NGX_OK;
+}

@@ -1,0 +1,331 @@
+
+/*
+ * Following a download.  A request that finds its blob being downloaded
+ * by another request (fills.c) does not wait for the download to end: it
+ * opens the download's temporary file (its own descriptor: the inode
+ * stays when nginx renames the file into the cache), sends the body bytes
+ * written so far, and looks again every few milliseconds, or when the
+ * client can take more.  The last byte leaves only once the download was
+ * verified; a download that failed, or whose worker died, or that makes
+ * no progress for hf_fill_timeout, aborts the connection (after the
+ * headers) or sends the request the usual way (before them).
+ */
+
+
+#include "ngx_http_hf_follow.h"
+#include "ngx_http_hf_blob.h"
+#include "ngx_http_hf_fills.h"
+
+
+#define NGX_HTTP_HF_FOLLOW_POLL  5     /* ms */
+
+
+struct ngx_http_hf_follow_s {
+    ngx_http_request_t         *request;
+    ngx_event_t                 poll;
+    ngx_file_t                  file;
+    ngx_http_hf_fill_view_t     view;
+    off_t                       sent;
+    unsigned                    streaming:1;
+};
+
+
+static void ngx_http_hf_follow_poll_handler(ngx_event_t *ev);
+static void ngx_http_hf_follow_write_handler(ngx_http_request_t *r);
+static void ngx_http_hf_follow_step(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_follow_open(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_follow_send(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx, off_t limit);
+static void ngx_http_hf_follow_fallback(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static void ngx_http_hf_follow_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_hf_follow_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_hf_follow_t   *fw;
+
+    fw = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_follow_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (fw == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    fw->request = r;
+    fw->file.fd = NGX_INVALID_FILE;
+    fw->file.log = r->connection->log;
+
+    fw->poll.handler = ngx_http_hf_follow_poll_handler;
+    fw->poll.data = fw;
+    fw->poll.log = r->connection->log;
+
+    cln->handler = ngx_http_hf_follow_cleanup;
+    cln->data = fw;
+
+    ctx->follow = fw;
+
+    ngx_add_timer(&fw->poll, 1);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_hf_follow_cleanup(void *data)
+{
+    ngx_http_hf_follow_t *fw = data;
+
+    if (fw->poll.timer_set) {
+        ngx_del_timer(&fw->poll);
+    }
+
+    if (fw->file.fd != NGX_INVALID_FILE) {
+        (void) ngx_close_file(fw->file.fd);
+        fw->file.fd = NGX_INVALID_FILE;
+    }
+}
+
+
+static void
+ngx_http_hf_follow_poll_handler(ngx_event_t *ev)
+{
+    ngx_connection_t      *c;
+    ngx_http_request_t    *r;
+    ngx_http_hf_ctx_t     *ctx;
+    ngx_http_hf_follow_t  *fw;
+
+    fw = ev->data;
+    r = fw->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
+
+    ngx_http_hf_follow_step(r, ctx);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_hf_follow_write_handler(ngx_http_request_t *r)
+{
+    ngx_http_hf_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
+
+    ngx_http_hf_follow_step(r, ctx);
+}
+
+
+static void
+ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    off_t                   limit;
+    ngx_int_t               rc;
+    ngx_connection_t       *c;
+    ngx_http_hf_follow_t   *fw;
+
+    fw = ctx->follow;
+    c = r->connection;
+
+    if (fw->poll.timer_set) {
+        ngx_del_timer(&fw->poll);
+    }
+
+    rc = ngx_http_hf_fill_read(r, ctx->fill, &fw->view);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    if (!fw->streaming) {
+
+        if (rc == NGX_DECLINED
+            || fw->view.state == NGX_HTTP_HF_FILL_FREE
+            || fw->view.state == NGX_HTTP_HF_FILL_FAILED
+            || fw->view.state == NGX_HTTP_HF_FILL_VERIFIED
+            || ngx_time() - fw->view.progress
+               > (time_t) (ctx->conf->fill_timeout / 1000))
+        {
+            /* nothing to follow (any more): the usual way */
+            ngx_http_hf_follow_fallback(r, ctx);
+            return;
+        }
+
+        if (fw->view.state == NGX_HTTP_HF_FILL_STARTING
+            || ngx_http_hf_follow_open(r, ctx) != NGX_OK)
+        {
+            ngx_add_timer(&fw->poll, NGX_HTTP_HF_FOLLOW_POLL);
+            return;
+        }
+
+        ctx->cache_hit = 1;
+        fw->streaming = 1;
+
+        rc = ngx_http_hf_blob_send_headers(r, ctx);
+
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
+    }
+
+    if (r->buffered || c->buffered) {
+        /* the client has not taken the last bytes yet */
+
+        rc = ngx_http_output_filter(r, NULL);
+
+        if (rc == NGX_ERROR) {
+            ngx_http_finalize_request(r, NGX_ERROR);
+            return;
+        }
+
+        if (r->buffered || c->buffered) {
+            r->write_event_handler = ngx_http_hf_follow_write_handler;
+            ngx_add_timer(&fw->poll, NGX_HTTP_HF_FOLLOW_POLL);
+            return;
+        }
+    }
+
+    if (rc == NGX_DECLINED || fw->view.state == NGX_HTTP_HF_FILL_FREE
+        || fw->view.state == NGX_HTTP_HF_FILL_FAILED)
+    {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "hf: the download of \"%V\" of \"%V\" that this "
+                      "request followed failed after %O bytes; client "
+                      "connection aborted",
+                      &ctx->target.path, &ctx->target.repo, fw->sent);
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    /* every byte written but the last, until the hash matched */
+
+    limit = ngx_min(fw->view.written, ctx->file.size);
+
+    if (fw->view.state != NGX_HTTP_HF_FILL_VERIFIED
+        && limit == ctx->file.size)
+    {
+        limit--;
+    }
+
+    if (limit > fw->sent) {
+        rc = ngx_http_hf_follow_send(r, ctx, limit);
+
+        if (rc == NGX_ERROR || limit == ctx->file.size) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                           "hf follow: \"%V\" sent, rc:%i",
+                           &ctx->cache_key, rc);
+            ngx_http_finalize_request(r, rc == NGX_ERROR ? NGX_ERROR
+                                                         : NGX_OK);
+            return;
+        }
+
+    } else if (ngx_time() - fw->view.progress
+               > (time_t) (ctx->conf->fill_timeout / 1000))
+    {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "hf: the download of \"%V\" of \"%V\" that this "
+                      "request followed made no progress for %M ms; "
+                      "client connection aborted",
+                      &ctx->target.path, &ctx->target.repo,
+                      ctx->conf->fill_timeout);
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    r->write_event_handler = ngx_http_hf_follow_write_handler;
+    ngx_add_timer(&fw->poll, NGX_HTTP_HF_FOLLOW_POLL);
+}
+
+
+static ngx_int_t
+ngx_http_hf_follow_open(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_http_hf_follow_t  *fw;
+
+    fw = ctx->follow;
+
+    fw->file.fd = ngx_open_file(fw->view.path.data, NGX_FILE_RDONLY,
+                                NGX_FILE_OPEN, 0);
+
+    if (fw->file.fd == NGX_INVALID_FILE) {
+        /* renamed into the cache already: its end is near */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, ngx_errno,
+                       "hf follow: \"%V\" cannot be opened",
+                       &fw->view.path);
+        return NGX_DECLINED;
+    }
+
+    fw->file.name = fw->view.path;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf follow: \"%V\" from \"%V\"", &ctx->cache_key,
+                   &fw->view.path);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hf_follow_send(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    off_t limit)
+{
+    ngx_buf_t             *b;
+    ngx_chain_t            out;
+    ngx_http_hf_follow_t  *fw;
+
+    fw = ctx->follow;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->in_file = 1;
+    b->file = &fw->file;
+    b->file_pos = fw->view.body_start + fw->sent;
+    b->file_last = fw->view.body_start + limit;
+    b->last_buf = (limit == ctx->file.size);
+    b->flush = 1;
+
+    fw->sent = limit;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* before the headers: the request goes on as if there was no download */
+
+static void
+ngx_http_hf_follow_fallback(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf follow: nothing to follow for \"%V\"",
+                   &ctx->cache_key);
+
+    ctx->fill = NULL;
+    ctx->no_follow = 1;
+    ctx->state = 0;                 /* resolve.c's START: look it up again */
+
+    rc = ctx->run(r, ctx);
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
