@@ -25,6 +25,8 @@ struct ngx_http_hf_follow_s {
     ngx_event_t                 poll;
     ngx_file_t                  file;
     ngx_http_hf_fill_view_t     view;
+    ngx_chain_t                *free;         /* bufs to reuse, and those */
+    ngx_chain_t                *busy;         /* the client has not taken */
     off_t                       sent;
     unsigned                    streaming:1;
 };
@@ -279,17 +281,24 @@ static ngx_int_t
 ngx_http_hf_follow_send(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     off_t limit)
 {
+    ngx_int_t              rc;
     ngx_buf_t             *b;
-    ngx_chain_t            out;
+    ngx_chain_t           *out;
     ngx_http_hf_follow_t  *fw;
 
     fw = ctx->follow;
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
+    /* a long download is sent in many pieces: their bufs are reused */
+
+    out = ngx_chain_get_free_buf(r->pool, &fw->free);
+    if (out == NULL) {
         return NGX_ERROR;
     }
 
+    b = out->buf;
+    ngx_memzero(b, sizeof(ngx_buf_t));
+
+    b->tag = (ngx_buf_tag_t) &ngx_http_hf_module;
     b->in_file = 1;
     b->file = &fw->file;
     b->file_pos = fw->view.body_start + fw->sent;
@@ -299,10 +308,12 @@ ngx_http_hf_follow_send(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     fw->sent = limit;
 
-    out.buf = b;
-    out.next = NULL;
+    rc = ngx_http_output_filter(r, out);
 
-    return ngx_http_output_filter(r, &out);
+    ngx_chain_update_chains(r->pool, &fw->free, &fw->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_hf_module);
+
+    return rc;
 }
 
 
