@@ -16,6 +16,16 @@ static ngx_uint_t ngx_http_hf_valid_rev(ngx_str_t *rev);
 static ngx_uint_t ngx_http_hf_valid_path(ngx_str_t *path);
 
 
+/* by ngx_http_hf_kind_e: in LMDB keys, in $hf_repo_type */
+
+ngx_str_t  ngx_http_hf_kind_names[] = {
+    ngx_string("model"),
+    ngx_string("dataset"),
+    ngx_string("space"),
+    ngx_string("kernel")
+};
+
+
 static ngx_str_t  ngx_http_hf_api_types[] = {
     ngx_string("models"),
     ngx_string("datasets"),

@@ -12,6 +12,10 @@
 #include "ngx_http_hf_module.h"
 
 
+/* "model", "dataset", "space", "kernel": ngx_http_hf_kind_e's names */
+extern ngx_str_t  ngx_http_hf_kind_names[];
+
+
 /*
  * Finds the part of the raw request target that follows the distribution
  * prefix.  Returns NGX_DECLINED when the raw target does not start with

@@ -7,16 +7,9 @@
 
 
 #include "ngx_http_hf_revision.h"
-#include "ngx_http_hf_util.h"
+#include "ngx_http_hf_path.h"
 #include "ngx_http_hf_store.h"
-
-
-static ngx_str_t  ngx_http_hf_kind_names[] = {
-    ngx_string("model"),
-    ngx_string("dataset"),
-    ngx_string("space"),
-    ngx_string("kernel")
-};
+#include "ngx_http_hf_util.h"
 
 
 ngx_http_hf_store_t *

@@ -7,6 +7,7 @@
 
 
 #include "ngx_http_hf_variables.h"
+#include "ngx_http_hf_path.h"
 #include "ngx_http_hf_util.h"
 
 
@@ -37,14 +38,6 @@ ngx_str_t  ngx_http_hf_cache_status_names[] = {
     ngx_string("MISS"),
     ngx_string("STALE"),
     ngx_string("ERROR")
-};
-
-
-static ngx_str_t  ngx_http_hf_repo_types[] = {
-    ngx_string("model"),
-    ngx_string("dataset"),
-    ngx_string("space"),
-    ngx_string("kernel")
 };
 
 
@@ -202,7 +195,7 @@ ngx_http_hf_request_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_HF_VAR_REPO_TYPE:
         if (ctx->target.repo.len) {
-            value = ngx_http_hf_repo_types[ctx->target.kind];
+            value = ngx_http_hf_kind_names[ctx->target.kind];
         }
         break;
 
