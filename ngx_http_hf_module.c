@@ -30,7 +30,6 @@
 
 
 #define NGX_HTTP_HF_DEFAULT_REMOTE  "https://huggingface.co"
-#define NGX_HTTP_HF_MAX_NAME        64
 
 
 static ngx_int_t ngx_http_hf_handler(ngx_http_request_t *r);

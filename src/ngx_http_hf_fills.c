@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_hf_fills.h"
+#include "ngx_http_hf_util.h"
 
 #include <ngx_md5.h>
 
@@ -48,7 +49,6 @@ struct ngx_http_hf_fill_s {
 
 static ngx_int_t ngx_http_hf_fills_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static ngx_uint_t ngx_http_hf_fill_alive(ngx_http_hf_fill_slot_t *slot);
 static void ngx_http_hf_fill_release(void *data);
 
 
@@ -102,15 +102,6 @@ ngx_http_hf_fills_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-/* whether a slot's worker still runs (it may be another user's: EPERM) */
-
-static ngx_uint_t
-ngx_http_hf_fill_alive(ngx_http_hf_fill_slot_t *slot)
-{
-    return kill((pid_t) slot->pid, 0) == 0 || ngx_errno != NGX_ESRCH;
-}
-
-
 ngx_int_t
 ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
@@ -153,7 +144,7 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
         if ((slot->state == NGX_HTTP_HF_FILL_STARTING
              || slot->state == NGX_HTTP_HF_FILL_RUNNING)
-            && !ngx_http_hf_fill_alive(slot))
+            && !ngx_http_hf_pid_alive((ngx_pid_t) slot->pid))
         {
             slot->state = NGX_HTTP_HF_FILL_FAILED;
             slot->progress = ngx_time();
@@ -393,7 +384,7 @@ ngx_http_hf_fill_read(ngx_http_request_t *r, ngx_http_hf_fill_t *fill,
 
     if ((view->state == NGX_HTTP_HF_FILL_STARTING
          || view->state == NGX_HTTP_HF_FILL_RUNNING)
-        && !ngx_http_hf_fill_alive(slot))
+        && !ngx_http_hf_pid_alive((ngx_pid_t) slot->pid))
     {
         view->state = NGX_HTTP_HF_FILL_FAILED;
     }

@@ -27,7 +27,6 @@
 #define NGX_HTTP_HF_METRICS_ZONE       "hf_metrics"
 #define NGX_HTTP_HF_METRICS_DISTS      64
 #define NGX_HTTP_HF_METRICS_WORKERS    1024
-#define NGX_HTTP_HF_METRICS_NAME       64       /* = hf_distribution's max */
 
 
 /* the labels, in the order of the counters' arrays */
@@ -78,7 +77,7 @@ typedef struct {
 
 struct ngx_http_hf_metrics_dist_s {
     size_t                      len;             /* 0: a free slot */
-    u_char                      name[NGX_HTTP_HF_METRICS_NAME];
+    u_char                      name[NGX_HTTP_HF_MAX_NAME];
     ngx_http_hf_counters_t      counters;
 };
 
@@ -266,7 +265,7 @@ ngx_http_hf_metrics_init_process(ngx_cycle_t *cycle)
 
         /* a free slot, or one of a process that is gone */
 
-        if ((pid == 0 || (kill((pid_t) pid, 0) == -1 && ngx_errno == ESRCH))
+        if ((pid == 0 || !ngx_http_hf_pid_alive((ngx_pid_t) pid))
             && ngx_atomic_cmp_set(&w->pid, pid, (ngx_atomic_uint_t) ngx_pid))
         {
             w->fills = 0;
@@ -292,7 +291,7 @@ ngx_http_hf_metrics_fills(ngx_http_hf_metrics_sh_t *sh)
     for (i = 0; i < NGX_HTTP_HF_METRICS_WORKERS; i++) {
         pid = sh->workers[i].pid;
 
-        if (pid && (kill((pid_t) pid, 0) == 0 || ngx_errno != ESRCH)) {
+        if (pid && ngx_http_hf_pid_alive((ngx_pid_t) pid)) {
             n += sh->workers[i].fills;
         }
     }
@@ -689,7 +688,7 @@ ngx_http_hf_metrics_text(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
     len = 4096 + n * sizeof(ngx_http_hf_counters_t) / sizeof(ngx_atomic_t)
                    * (sizeof("hf_upstream_requests_total{distribution=\"\","
                              "kind=\"meta\",status=\"error\"} ")
-                      + NGX_HTTP_HF_METRICS_NAME + NGX_ATOMIC_T_LEN + 1);
+                      + NGX_HTTP_HF_MAX_NAME + NGX_ATOMIC_T_LEN + 1);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {

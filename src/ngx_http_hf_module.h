@@ -21,6 +21,7 @@
 #define NGX_HTTP_HF_MAX_PATH        2048
 #define NGX_HTTP_HF_MAX_REV         255
 #define NGX_HTTP_HF_MAX_REPO_PART   96
+#define NGX_HTTP_HF_MAX_NAME        64      /* of a distribution */
 
 #define ngx_http_hf_isalnum(c)                                                \
     (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z')                 \

@@ -361,3 +361,10 @@ ngx_http_hf_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
 
     return NGX_OK;
 }
+
+
+ngx_uint_t
+ngx_http_hf_pid_alive(ngx_pid_t pid)
+{
+    return kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH;
+}

@@ -41,6 +41,12 @@ ngx_table_elt_t *ngx_http_hf_find_header(ngx_list_t *headers,
 ngx_int_t ngx_http_hf_etag_hex(ngx_str_t *value, u_char *buf, size_t len,
     size_t *n);
 
+/*
+ * Whether a worker process of this nginx still runs: shared memory names
+ * its pid (one of another user answers EPERM, and runs).
+ */
+ngx_uint_t ngx_http_hf_pid_alive(ngx_pid_t pid);
+
 /* adds the variables of a list that ends with ngx_http_null_variable */
 ngx_int_t ngx_http_hf_add_variables(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
