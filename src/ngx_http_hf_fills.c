@@ -13,8 +13,6 @@
 #include "ngx_http_hf_fills.h"
 #include "ngx_http_hf_util.h"
 
-#include <ngx_md5.h>
-
 
 #define NGX_HTTP_HF_FILLS_ZONE   "hf_fills"
 #define NGX_HTTP_HF_FILLS        256
@@ -106,7 +104,6 @@ ngx_int_t
 ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
     u_char                    key[NGX_HTTP_CACHE_KEY_LEN];
-    ngx_md5_t                 md5;
     ngx_uint_t                i;
     ngx_slab_pool_t          *shpool;
     ngx_pool_cleanup_t       *cln;
@@ -128,9 +125,7 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    ngx_md5_init(&md5);
-    ngx_md5_update(&md5, ctx->cache_key.data, ctx->cache_key.len);
-    ngx_md5_final(key, &md5);
+    ngx_http_hf_cache_key_md5(&ctx->cache_key, key);
 
     shpool = (ngx_slab_pool_t *) hmcf->fills_zone->shm.addr;
     sh = shpool->data;

@@ -42,6 +42,7 @@ static ngx_int_t ngx_http_hf_follow_send(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, off_t limit);
 static void ngx_http_hf_follow_fallback(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
+static ngx_uint_t ngx_http_hf_follow_stalled(ngx_http_hf_ctx_t *ctx);
 static void ngx_http_hf_follow_cleanup(void *data);
 
 
@@ -154,8 +155,7 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
             || fw->view.state == NGX_HTTP_HF_FILL_FREE
             || fw->view.state == NGX_HTTP_HF_FILL_FAILED
             || fw->view.state == NGX_HTTP_HF_FILL_VERIFIED
-            || ngx_time() - fw->view.progress
-               > (time_t) (ctx->conf->fill_timeout / 1000))
+            || ngx_http_hf_follow_stalled(ctx))
         {
             /* nothing to follow (any more): the usual way */
             ngx_http_hf_follow_fallback(r, ctx);
@@ -231,9 +231,7 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
             return;
         }
 
-    } else if (ngx_time() - fw->view.progress
-               > (time_t) (ctx->conf->fill_timeout / 1000))
-    {
+    } else if (ngx_http_hf_follow_stalled(ctx)) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "hf: the download of \"%V\" of \"%V\" that this "
                       "request followed made no progress for %M ms; "
@@ -314,6 +312,16 @@ ngx_http_hf_follow_send(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
                             (ngx_buf_tag_t) &ngx_http_hf_module);
 
     return rc;
+}
+
+
+/* the download made no progress for hf_fill_timeout (its takeover time) */
+
+static ngx_uint_t
+ngx_http_hf_follow_stalled(ngx_http_hf_ctx_t *ctx)
+{
+    return ngx_time() - ctx->follow->view.progress
+           > (time_t) (ctx->conf->fill_timeout / 1000);
 }
 
 

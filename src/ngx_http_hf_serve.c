@@ -18,8 +18,7 @@
 
 #include "ngx_http_hf_serve.h"
 #include "ngx_http_hf_blob.h"
-
-#include <ngx_md5.h>
+#include "ngx_http_hf_util.h"
 
 
 static ngx_int_t ngx_http_hf_serve_entry(ngx_http_request_t *r,
@@ -143,15 +142,12 @@ ngx_http_hf_serve_entry(ngx_http_request_t *r, ngx_http_file_cache_t *cache,
 {
     u_char                      *p, md5[NGX_HTTP_CACHE_KEY_LEN];
     ngx_int_t                    rc;
-    ngx_md5_t                    ctx;
     ngx_uint_t                   found;
     ngx_rbtree_key_t             node_key;
     ngx_rbtree_node_t           *node, *sentinel;
     ngx_http_file_cache_node_t  *fcn;
 
-    ngx_md5_init(&ctx);
-    ngx_md5_update(&ctx, key->data, key->len);
-    ngx_md5_final(md5, &ctx);
+    ngx_http_hf_cache_key_md5(key, md5);
 
     ngx_memcpy(&node_key, md5, sizeof(ngx_rbtree_key_t));
 

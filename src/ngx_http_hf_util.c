@@ -9,6 +9,8 @@
 #include "ngx_http_hf_util.h"
 #include "ngx_http_hf_json.h"
 
+#include <ngx_md5.h>
+
 
 static void ngx_http_hf_status_text(ngx_uint_t status, ngx_str_t *text);
 
@@ -367,4 +369,15 @@ ngx_uint_t
 ngx_http_hf_pid_alive(ngx_pid_t pid)
 {
     return kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH;
+}
+
+
+void
+ngx_http_hf_cache_key_md5(ngx_str_t *key, u_char *md5)
+{
+    ngx_md5_t  ctx;
+
+    ngx_md5_init(&ctx);
+    ngx_md5_update(&ctx, key->data, key->len);
+    ngx_md5_final(md5, &ctx);
 }

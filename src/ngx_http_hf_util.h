@@ -41,6 +41,9 @@ ngx_table_elt_t *ngx_http_hf_find_header(ngx_list_t *headers,
 ngx_int_t ngx_http_hf_etag_hex(ngx_str_t *value, u_char *buf, size_t len,
     size_t *n);
 
+/* the md5 of a proxy_cache key, as nginx names its entry and file */
+void ngx_http_hf_cache_key_md5(ngx_str_t *key, u_char *md5);
+
 /*
  * Whether a worker process of this nginx still runs: shared memory names
  * its pid (one of another user answers EPERM, and runs).

@@ -96,6 +96,27 @@ ngx_http_hf_request_ctx(ngx_http_request_t *r)
 }
 
 
+/* a variable's value; an empty one is not found ("-" in a log) */
+
+static ngx_int_t
+ngx_http_hf_variable_value(ngx_http_variable_value_t *v, ngx_str_t *value,
+    ngx_uint_t no_cacheable)
+{
+    if (value->len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = value->data;
+    v->len = value->len;
+    v->valid = 1;
+    v->no_cacheable = no_cacheable;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
 /*
  * HIT (nothing asked of the Hub), REVALIDATED (metadata from the Hub,
  * bytes from the cache), MISS (the Hub answered, the bytes did not come
@@ -139,13 +160,7 @@ ngx_http_hf_cache_status_variable(ngx_http_request_t *r,
 
     name = &ngx_http_hf_cache_status_names[ngx_http_hf_cache_status(r, ctx)];
 
-    v->data = name->data;
-    v->len = name->len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_hf_variable_value(v, name, 1);
 }
 
 
@@ -159,18 +174,7 @@ ngx_http_hf_distribution_variable(ngx_http_request_t *r,
 
     hlcf = ngx_http_get_module_loc_conf(r->main, ngx_http_hf_module);
 
-    if (hlcf->name.len == 0) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->data = hlcf->name.data;
-    v->len = hlcf->name.len;
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_hf_variable_value(v, &hlcf->name, 0);
 }
 
 
@@ -233,16 +237,5 @@ ngx_http_hf_request_variable(ngx_http_request_t *r,
         value.len = ngx_sprintf(p, "%O", ctx->upstream_bytes) - p;
     }
 
-    if (value.len == 0) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->data = value.data;
-    v->len = value.len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-
-    return NGX_OK;
+    return ngx_http_hf_variable_value(v, &value, 1);
 }
