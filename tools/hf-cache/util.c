@@ -19,16 +19,25 @@
 const char  *hfc_program = "hf-cache";
 
 
+/* one line on stderr: "hf-cache: [what: ]message" */
+
+static void
+hfc_say(const char *what, const char *fmt, va_list args)
+{
+    fprintf(stderr, "%s: %s", hfc_program, what);
+    vfprintf(stderr, fmt, args);
+    fputc('\n', stderr);
+}
+
+
 void
 hfc_error(const char *fmt, ...)
 {
     va_list  args;
 
-    fprintf(stderr, "%s: ", hfc_program);
     va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
+    hfc_say("", fmt, args);
     va_end(args);
-    fputc('\n', stderr);
 }
 
 
@@ -37,11 +46,9 @@ hfc_warn(const char *fmt, ...)
 {
     va_list  args;
 
-    fprintf(stderr, "%s: warning: ", hfc_program);
     va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
+    hfc_say("warning: ", fmt, args);
     va_end(args);
-    fputc('\n', stderr);
 }
 
 
