@@ -26,7 +26,7 @@
 /* the states of an API request: ctx->state */
 
 typedef enum {
-    NGX_HTTP_HF_API_START = 0,      /* the revision looked up in LMDB */
+    NGX_HTTP_HF_API_START = NGX_HTTP_HF_STATE_START,  /* revision in LMDB */
     NGX_HTTP_HF_API_REVISION,       /* asking the Hub which commit it is */
     NGX_HTTP_HF_API_ANSWER          /* the endpoint at the commit */
 } ngx_http_hf_api_state_e;
@@ -155,7 +155,6 @@ ngx_http_hf_api_handler(ngx_http_request_t *r, ngx_http_hf_loc_conf_t *conf,
 static void
 ngx_http_hf_api_body_handler(ngx_http_request_t *r)
 {
-    ngx_int_t           rc;
     ngx_http_hf_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
@@ -167,13 +166,7 @@ ngx_http_hf_api_body_handler(ngx_http_request_t *r)
 
     /* reading the body holds a reference to r already */
 
-    rc = ngx_http_hf_api_run(r, ctx);
-
-    if (rc == NGX_DONE) {
-        return;
-    }
-
-    ngx_http_finalize_request(r, rc);
+    ngx_http_hf_run(r);
 }
 
 
@@ -244,7 +237,7 @@ ngx_http_hf_api_revision(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     ngx_str_set(&f->cache_key, "hf:api:revision");
     f->authorization = conf->token;
 
-    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_API_REVISION);
+    return ngx_http_hf_hub_fetch(r, ctx, f, NGX_HTTP_HF_API_REVISION);
 }
 
 
@@ -384,7 +377,7 @@ ngx_http_hf_api_fetch(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         }
     }
 
-    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_API_ANSWER);
+    return ngx_http_hf_hub_fetch(r, ctx, f, NGX_HTTP_HF_API_ANSWER);
 }
 
 
@@ -488,7 +481,7 @@ ngx_http_hf_api_copy_headers(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     }
 
     h = ngx_http_hf_fetch_header(ctx->fetch,
-                                 NGX_HTTP_HF_HEADER("X-Repo-Commit"));
+                                 NGX_HTTP_HF_HEADER(NGX_HTTP_HF_X_REPO_COMMIT));
 
     if (h && ngx_http_hf_add_header(r, "X-Repo-Commit", &h->value, NULL)
              != NGX_OK)

@@ -20,7 +20,6 @@
 #include "ngx_http_hf_fetch.h"
 #include "ngx_http_hf_fills.h"
 #include "ngx_http_hf_metrics.h"
-#include "ngx_http_hf_revision.h"
 #include "ngx_http_hf_store.h"
 #include "ngx_http_hf_util.h"
 #include "ngx_http_hf_verify.h"
@@ -31,6 +30,8 @@ static ngx_int_t ngx_http_hf_blob_header(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hf_blob_body(ngx_http_request_t *r,
     ngx_http_hf_fetch_t *f, ngx_chain_t *in);
 static ngx_int_t ngx_http_hf_blob_partial(ngx_http_request_t *r,
+    ngx_http_hf_fetch_t *f);
+static void ngx_http_hf_blob_done(ngx_http_request_t *r,
     ngx_http_hf_fetch_t *f);
 static ngx_int_t ngx_http_hf_blob_input_init(void *data);
 static ngx_int_t ngx_http_hf_blob_input(ngx_event_pipe_t *p,
@@ -50,6 +51,16 @@ ngx_http_hf_blob_fetch(ngx_http_hf_fetch_t *f)
 {
     f->on_header = ngx_http_hf_blob_header;
     f->on_body = ngx_http_hf_blob_body;
+    f->on_done = ngx_http_hf_blob_done;
+}
+
+
+/* the download ended: those who follow it learn how (fills.c) */
+
+static void
+ngx_http_hf_blob_done(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
+{
+    ngx_http_hf_fill_done(r, f);
 }
 
 

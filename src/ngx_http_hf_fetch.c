@@ -1,38 +1,34 @@
 
 /*
- * Requests to the Hub and its CDN.
+ * Requests to the Hub and its CDN: a transport.
  *
- * Every distribution location gets two internal exact-match locations
- * (see ngx_http_hf_module.c): "<prefix>@hf-meta", which proxies a HEAD to
- * the Hub uncached, and "<prefix>@hf-blob", which proxies a GET through
- * proxy_cache under a key that names the content.  A client request
- * reaches them through subrequests whose context (ngx_http_hf_fetch_t)
- * feeds the $hf_fetch_* variables used by proxy_pass, proxy_set_header
- * and proxy_cache_key there.
+ * Every distribution location gets three internal exact-match locations
+ * (built in ngx_http_hf_conf.c): "<prefix>@hf-meta", which proxies a HEAD
+ * to the Hub uncached, "<prefix>@hf-blob", which proxies a GET through
+ * proxy_cache under a key that names the content, and "<prefix>@hf-api",
+ * whose JSON answers are read in memory.  A client request reaches them
+ * through subrequests whose context (ngx_http_hf_fetch_t) feeds the
+ * $hf_fetch_* variables used by proxy_pass, proxy_set_header and
+ * proxy_cache_key there.
  *
- * The blob fetch's body goes to the client as it arrives; when it comes
- * from upstream (not from the cache), the pipe's input filter is wrapped
- * so that every byte is hashed before it is written anywhere.  When the
- * last byte is in and the hash does not match, the response is not
- * cached and the client's connection is aborted before that byte leaves.
+ * What an answer means is the fetch's owner's: its callbacks (on_header,
+ * on_body, on_done, transient, resume) see it; this file never reads or
+ * writes the owner's state.
  */
 
 
 #include "ngx_http_hf_fetch.h"
-#include "ngx_http_hf_fills.h"
 #include "ngx_http_hf_metrics.h"
 #include "ngx_http_hf_util.h"
 
 
 static ngx_int_t ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
-static void ngx_http_hf_fetch_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hf_fetch_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hf_fetch_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_hf_fetch_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_uint_t ngx_http_hf_fetch_transient(ngx_http_request_t *r);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -164,47 +160,6 @@ ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_str_t *prefix,
 }
 
 
-ngx_int_t
-ngx_http_hf_fetch_for(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_http_hf_fetch_t *f, ngx_uint_t state)
-{
-    f->request = ctx;
-
-    if (ngx_http_hf_fetch_start(r, &ctx->conf->prefix, f) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (!f->background) {
-        ctx->fetch = f;
-        ctx->fetches++;
-        ctx->state = state;
-    }
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf fetch: state %ui, waiting for \"%V\"", state, &f->url);
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_http_hf_fetch_resume(ngx_http_request_t *r)
-{
-    ngx_int_t           rc;
-    ngx_http_hf_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
-
-    rc = ctx->run(r, ctx);
-
-    if (rc == NGX_DONE) {
-        return;
-    }
-
-    ngx_http_finalize_request(r, rc);
-}
-
-
 ngx_table_elt_t *
 ngx_http_hf_fetch_header(ngx_http_hf_fetch_t *f, const char *name, size_t len)
 {
@@ -248,7 +203,10 @@ ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     f->done = 1;
 
-    ngx_http_hf_fill_done(r, f);
+    if (f->on_done) {
+        f->on_done(r, f);
+    }
+
     ngx_http_hf_metrics_fetch_done(r, f);
 
     if (f->background) {
@@ -280,7 +238,9 @@ ngx_http_hf_fetch_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
                    "hf fetch done: rc:%i result:%d status:%i",
                    rc, f->result, f->status);
 
-    r->parent->write_event_handler = ngx_http_hf_fetch_resume;
+    if (f->resume) {
+        r->parent->write_event_handler = f->resume;
+    }
 
     return rc;
 }
@@ -369,36 +329,6 @@ ngx_http_hf_fetch_consume(ngx_chain_t *in)
 }
 
 
-/*
- * An API answer at a commit is kept for good (proxy_cache_valid 200 404):
- * a 404 only when it says EntryNotFound, which a commit cannot change
- * (transformers asks for a tree path that is absent on every load).
- * Any other 404 (a repository, a token) may change: not kept.
- */
-
-static ngx_uint_t
-ngx_http_hf_fetch_transient(ngx_http_request_t *r)
-{
-    ngx_table_elt_t      *code;
-    ngx_http_upstream_t  *u;
-
-    static ngx_str_t  entry_not_found = ngx_string("EntryNotFound");
-
-    u = r->upstream;
-
-    if (u == NULL || u->headers_in.status_n != NGX_HTTP_NOT_FOUND) {
-        return 0;
-    }
-
-    code = ngx_http_hf_find_header(&u->headers_in.headers, "X-Error-Code",
-                                   sizeof("X-Error-Code") - 1);
-
-    return code == NULL || code->value.len != entry_not_found.len
-           || ngx_strncmp(code->value.data, entry_not_found.data,
-                          entry_not_found.len) != 0;
-}
-
-
 ngx_http_hf_fetch_t *
 ngx_http_hf_fetch_get(ngx_http_request_t *r)
 {
@@ -459,28 +389,19 @@ ngx_http_hf_fetch_variable(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_HF_VAR_NO_CACHE:
-        /* read with the answer (proxy_no_cache): see fetch_transient() */
-        v->len = (f->no_cache || ngx_http_hf_fetch_transient(r)) ? 1 : 0;
-        v->data = (u_char *) "1";
-        v->valid = 1;
-        v->no_cacheable = 1;
-        v->not_found = 0;
+        /* read with the answer (proxy_no_cache): the owner's test of it */
+        ngx_http_hf_variable_set(v, (u_char *) "1",
+                                 f->no_cache
+                                 || (f->transient && f->transient(r, f)),
+                                 1);
         return NGX_OK;
 
     default: /* NGX_HTTP_HF_VAR_CACHE_BYPASS */
-        v->len = f->bypass ? 1 : 0;
-        v->data = (u_char *) "1";
-        v->valid = 1;
-        v->no_cacheable = 1;
-        v->not_found = 0;
+        ngx_http_hf_variable_set(v, (u_char *) "1", f->bypass, 1);
         return NGX_OK;
     }
 
-    v->len = s->len;
-    v->data = s->data;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
+    ngx_http_hf_variable_set(v, s->data, s->len, 1);
 
     return NGX_OK;
 }

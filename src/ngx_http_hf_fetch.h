@@ -16,19 +16,13 @@
 
 /*
  * Starts a subrequest for f (f->url, f->authorization, f->blob, ...) in
- * the internal locations under prefix.  When it ends, the request's
- * module ctx (an ngx_http_hf_ctx_t) runs its run() again; f->result and
- * the upstream's answer say how it went.  NGX_OK or NGX_ERROR.
+ * the internal locations under prefix.  Its owner's callbacks see the
+ * answer: on_header and on_body as it streams, on_done when it ends,
+ * then f->resume becomes the parent's write handler; f->result and the
+ * upstream's answer say how it went.  NGX_OK or NGX_ERROR.
  */
 ngx_int_t ngx_http_hf_fetch_start(ngx_http_request_t *r, ngx_str_t *prefix,
     ngx_http_hf_fetch_t *f);
-
-/*
- * Starts fetch f for the client request ctx, whose state machine goes on
- * in "state" when f ends (a background fill ends on its own): NGX_DONE.
- */
-ngx_int_t ngx_http_hf_fetch_for(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
-    ngx_http_hf_fetch_t *f, ngx_uint_t state);
 
 /* an upstream header of a finished fetch, or NULL */
 ngx_table_elt_t *ngx_http_hf_fetch_header(ngx_http_hf_fetch_t *f,

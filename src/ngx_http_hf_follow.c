@@ -15,6 +15,7 @@
 #include "ngx_http_hf_follow.h"
 #include "ngx_http_hf_blob.h"
 #include "ngx_http_hf_fills.h"
+#include "ngx_http_hf_util.h"
 
 
 #define NGX_HTTP_HF_FOLLOW_POLL  5     /* ms */
@@ -330,21 +331,13 @@ ngx_http_hf_follow_stalled(ngx_http_hf_ctx_t *ctx)
 static void
 ngx_http_hf_follow_fallback(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    ngx_int_t  rc;
-
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hf follow: nothing to follow for \"%V\"",
                    &ctx->cache_key);
 
     ctx->fill = NULL;
     ctx->no_follow = 1;
-    ctx->state = 0;                 /* resolve.c's START: look it up again */
+    ctx->state = NGX_HTTP_HF_STATE_START;       /* look it up again */
 
-    rc = ctx->run(r, ctx);
-
-    if (rc == NGX_DONE) {
-        return;
-    }
-
-    ngx_http_finalize_request(r, rc);
+    ngx_http_hf_run(r);
 }

@@ -15,6 +15,8 @@
 #include "ngx_http_hf_util.h"
 
 
+static ngx_uint_t ngx_http_hf_hub_transient(ngx_http_request_t *sr,
+    ngx_http_hf_fetch_t *f);
 static ngx_int_t ngx_http_hf_hub_path(ngx_http_hf_loc_conf_t *conf,
     ngx_str_t *location, ngx_str_t *path);
 static ngx_uint_t ngx_http_hf_is_resolve_cache(ngx_http_hf_loc_conf_t *conf,
@@ -24,6 +26,72 @@ static ngx_int_t ngx_http_hf_renamed_location(ngx_http_request_t *r,
     ngx_str_t *location, ngx_str_t *out);
 static ngx_int_t ngx_http_hf_redirect_allowed(ngx_http_request_t *r,
     ngx_http_hf_loc_conf_t *conf, ngx_str_t *url, const char **why);
+
+
+ngx_int_t
+ngx_http_hf_hub_fetch(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_http_hf_fetch_t *f, ngx_uint_t state)
+{
+    f->request = ctx;
+    f->transient = ngx_http_hf_hub_transient;
+    f->resume = ngx_http_hf_run;
+
+    if (ngx_http_hf_fetch_start(r, &ctx->conf->prefix, f) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (!f->background) {
+        ctx->fetch = f;
+        ctx->fetches++;
+        ctx->state = state;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf hub: state %ui, waiting for \"%V\"", state, &f->url);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A file the commit does not have: the Hub says so with a 404 and
+ * X-Error-Code: EntryNotFound (any other 404 is about the repository,
+ * the revision or the token, which may change).
+ */
+
+ngx_uint_t
+ngx_http_hf_hub_entry_missing(ngx_http_hf_fetch_t *f)
+{
+    ngx_table_elt_t  *code;
+
+    static ngx_str_t  entry_not_found = ngx_string("EntryNotFound");
+
+    if (ngx_http_hf_fetch_status(f) != NGX_HTTP_NOT_FOUND) {
+        return 0;
+    }
+
+    code = ngx_http_hf_fetch_header(f,
+                            NGX_HTTP_HF_HEADER(NGX_HTTP_HF_X_ERROR_CODE));
+
+    return code != NULL && code->value.len == entry_not_found.len
+           && ngx_strncmp(code->value.data, entry_not_found.data,
+                          entry_not_found.len) == 0;
+}
+
+
+/*
+ * An answer at a commit is kept for good (proxy_cache_valid 200 404): a
+ * 404 only when it says EntryNotFound, which a commit cannot change
+ * (transformers asks for a tree path that is absent on every load).
+ * Any other 404 (a repository, a token) may change: not kept.
+ */
+
+static ngx_uint_t
+ngx_http_hf_hub_transient(ngx_http_request_t *sr, ngx_http_hf_fetch_t *f)
+{
+    return ngx_http_hf_fetch_status(f) == NGX_HTTP_NOT_FOUND
+           && !ngx_http_hf_hub_entry_missing(f);
+}
 
 
 /*
@@ -539,12 +607,12 @@ ngx_http_hf_send_hub_error(ngx_http_request_t *r, ngx_http_hf_fetch_t *f,
         ngx_string("Retry-After")
     };
 
-    code = ngx_http_hf_fetch_header(f, "X-Error-Code",
-                                    sizeof("X-Error-Code") - 1);
-    message = ngx_http_hf_fetch_header(f, "X-Error-Message",
-                                       sizeof("X-Error-Message") - 1);
-    h = ngx_http_hf_fetch_header(f, "X-Repo-Commit",
-                                 sizeof("X-Repo-Commit") - 1);
+    code = ngx_http_hf_fetch_header(f,
+                            NGX_HTTP_HF_HEADER(NGX_HTTP_HF_X_ERROR_CODE));
+    message = ngx_http_hf_fetch_header(f,
+                            NGX_HTTP_HF_HEADER(NGX_HTTP_HF_X_ERROR_MESSAGE));
+    h = ngx_http_hf_fetch_header(f,
+                            NGX_HTTP_HF_HEADER(NGX_HTTP_HF_X_REPO_COMMIT));
 
     code_value = code ? &code->value : NULL;
     message_value = message ? &message->value : NULL;
@@ -559,9 +627,7 @@ ngx_http_hf_send_hub_error(ngx_http_request_t *r, ngx_http_hf_fetch_t *f,
 
     commit = NULL;
 
-    if (h && h->value.len == NGX_HTTP_HF_COMMIT_LEN
-        && ngx_http_hf_is_hex(h->value.data, h->value.len))
-    {
+    if (h && ngx_http_hf_is_commit(&h->value)) {
         commit = h->value.data;
     }
 

@@ -22,6 +22,17 @@ typedef enum {
 } ngx_http_hf_hub_e;
 
 
+/*
+ * Asks the Hub (fetch f) for the client request ctx, whose state machine
+ * goes on in "state" when the answer is in (a background fill ends on its
+ * own): NGX_DONE, or NGX_ERROR.
+ */
+ngx_int_t ngx_http_hf_hub_fetch(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_http_hf_fetch_t *f, ngx_uint_t state);
+
+/* whether the Hub's answer to f is a 404 that says EntryNotFound */
+ngx_uint_t ngx_http_hf_hub_entry_missing(ngx_http_hf_fetch_t *f);
+
 /* what the answer to fetch f is (see the .c file); FOLLOW sets path */
 ngx_http_hf_hub_e ngx_http_hf_hub_read(ngx_http_hf_loc_conf_t *conf,
     ngx_http_hf_fetch_t *f, ngx_int_t *status, ngx_str_t *path);

@@ -45,6 +45,20 @@ ngx_http_hf_is_hex(u_char *p, size_t len)
 }
 
 
+/* a commit id as the Hub writes it: 40 lower-case hex digits */
+
+static ngx_inline ngx_uint_t
+ngx_http_hf_is_commit(ngx_str_t *value)
+{
+    return value->len == NGX_HTTP_HF_COMMIT_LEN
+           && ngx_http_hf_is_hex(value->data, value->len);
+}
+
+
+/* the first state of every request's state machine (ctx->state) */
+#define NGX_HTTP_HF_STATE_START     0
+
+
 /* internal locations added under each distribution (exact match) */
 #define NGX_HTTP_HF_META_LOCATION   "@hf-meta"
 #define NGX_HTTP_HF_BLOB_LOCATION   "@hf-blob"
@@ -166,6 +180,10 @@ typedef ngx_int_t (*ngx_http_hf_fetch_header_pt)(ngx_http_request_t *sr,
     ngx_http_hf_fetch_t *f);
 typedef ngx_int_t (*ngx_http_hf_fetch_body_pt)(ngx_http_request_t *sr,
     ngx_http_hf_fetch_t *f, ngx_chain_t *in);
+typedef void (*ngx_http_hf_fetch_done_pt)(ngx_http_request_t *sr,
+    ngx_http_hf_fetch_t *f);
+typedef ngx_uint_t (*ngx_http_hf_fetch_test_pt)(ngx_http_request_t *sr,
+    ngx_http_hf_fetch_t *f);
 
 
 struct ngx_http_hf_fetch_s {
@@ -175,6 +193,9 @@ struct ngx_http_hf_fetch_s {
 
     ngx_http_hf_fetch_header_pt on_header;    /* NULL: headers only */
     ngx_http_hf_fetch_body_pt   on_body;
+    ngx_http_hf_fetch_done_pt   on_done;      /* it ended, before resume */
+    ngx_http_hf_fetch_test_pt   transient;    /* an answer not to cache */
+    ngx_http_event_handler_pt   resume;       /* the parent's, when it ends */
 
     ngx_str_t                   url;          /* absolute upstream URL */
     ngx_str_t                   cache_key;
@@ -225,7 +246,7 @@ struct ngx_http_hf_ctx_s {
                                      ngx_http_hf_ctx_t *ctx);
     ngx_http_hf_target_t        target;
 
-    ngx_uint_t                  state;
+    ngx_uint_t                  state;        /* 0: START, see below */
     u_char                      commit[NGX_HTTP_HF_COMMIT_LEN + 1];
     ngx_http_hf_file_t          file;
     ngx_str_t                   cache_key;

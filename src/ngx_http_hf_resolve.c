@@ -36,7 +36,7 @@
 /* the states of a /resolve/ request: ctx->state (see above) */
 
 typedef enum {
-    NGX_HTTP_HF_START = 0,
+    NGX_HTTP_HF_START = NGX_HTTP_HF_STATE_START,
     NGX_HTTP_HF_META,
     NGX_HTTP_HF_BLOB
 } ngx_http_hf_resolve_state_e;
@@ -238,7 +238,7 @@ ngx_http_hf_resolve_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
     f->authorization = ctx->conf->token;
 
-    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_META);
+    return ngx_http_hf_hub_fetch(r, ctx, f, NGX_HTTP_HF_META);
 }
 
 
@@ -409,12 +409,10 @@ ngx_http_hf_resolve_commit(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
     ngx_table_elt_t  *h;
 
-    h = ngx_http_hf_fetch_header(ctx->fetch, "X-Repo-Commit",
-                                 sizeof("X-Repo-Commit") - 1);
+    h = ngx_http_hf_fetch_header(ctx->fetch,
+                            NGX_HTTP_HF_HEADER(NGX_HTTP_HF_X_REPO_COMMIT));
 
-    if (h == NULL || h->value.len != NGX_HTTP_HF_COMMIT_LEN
-        || !ngx_http_hf_is_hex(h->value.data, NGX_HTTP_HF_COMMIT_LEN))
-    {
+    if (h == NULL || !ngx_http_hf_is_commit(&h->value)) {
         return ctx->hub_commit ? NGX_OK : NGX_DECLINED;
     }
 
@@ -505,7 +503,7 @@ ngx_http_hf_resolve_follow(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hf resolve: following the Hub to \"%V\"", &url);
 
-    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_META);
+    return ngx_http_hf_hub_fetch(r, ctx, f, NGX_HTTP_HF_META);
 }
 
 
@@ -525,13 +523,12 @@ ngx_http_hf_resolve_file_meta(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     f = ctx->fetch;
 
-    linked_etag = ngx_http_hf_fetch_header(f, "X-Linked-Etag",
-                                           sizeof("X-Linked-Etag") - 1);
-    linked_size = ngx_http_hf_fetch_header(f, "X-Linked-Size",
-                                           sizeof("X-Linked-Size") - 1);
-    etag = ngx_http_hf_fetch_header(f, "ETag", sizeof("ETag") - 1);
-    type = ngx_http_hf_fetch_header(f, "Content-Type",
-                                    sizeof("Content-Type") - 1);
+    linked_etag = ngx_http_hf_fetch_header(f,
+                            NGX_HTTP_HF_HEADER(NGX_HTTP_HF_X_LINKED_ETAG));
+    linked_size = ngx_http_hf_fetch_header(f,
+                            NGX_HTTP_HF_HEADER(NGX_HTTP_HF_X_LINKED_SIZE));
+    etag = ngx_http_hf_fetch_header(f, NGX_HTTP_HF_HEADER("ETag"));
+    type = ngx_http_hf_fetch_header(f, NGX_HTTP_HF_HEADER("Content-Type"));
 
     if (linked_etag == NULL) {
         linked_etag = etag;
@@ -620,21 +617,13 @@ static void
 ngx_http_hf_resolve_record_missing(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_int_t status)
 {
-    ngx_str_t         empty;
-    ngx_table_elt_t  *code;
-
-    static ngx_str_t  entry_not_found = ngx_string("EntryNotFound");
+    ngx_str_t  empty;
 
     if (status != NGX_HTTP_NOT_FOUND || ctx->conf->cache_unusable) {
         return;
     }
 
-    code = ngx_http_hf_fetch_header(ctx->fetch, "X-Error-Code",
-                                    sizeof("X-Error-Code") - 1);
-
-    if (code == NULL || code->value.len != entry_not_found.len
-        || ngx_strncmp(code->value.data, entry_not_found.data,
-                       entry_not_found.len) != 0
+    if (!ngx_http_hf_hub_entry_missing(ctx->fetch)
         || ngx_http_hf_resolve_commit(r, ctx) != NGX_OK)
     {
         return;
@@ -838,12 +827,12 @@ ngx_http_hf_resolve_direct(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     ngx_http_hf_blob_fetch(fill);
     ngx_http_hf_blob_fetch(f);
 
-    if (ngx_http_hf_fetch_for(r, ctx, fill, NGX_HTTP_HF_BLOB) != NGX_DONE)
+    if (ngx_http_hf_hub_fetch(r, ctx, fill, NGX_HTTP_HF_BLOB) != NGX_DONE)
     {
         return NGX_ERROR;
     }
 
-    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_BLOB);
+    return ngx_http_hf_hub_fetch(r, ctx, f, NGX_HTTP_HF_BLOB);
 }
 
 
@@ -880,7 +869,7 @@ ngx_http_hf_resolve_blob(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     ngx_http_hf_blob_fetch(f);
 
-    return ngx_http_hf_fetch_for(r, ctx, f, NGX_HTTP_HF_BLOB);
+    return ngx_http_hf_hub_fetch(r, ctx, f, NGX_HTTP_HF_BLOB);
 }
 
 

@@ -15,13 +15,5 @@
 ngx_int_t ngx_http_hf_resolve_handler(ngx_http_request_t *r,
     ngx_http_hf_loc_conf_t *conf, ngx_http_hf_target_t *target);
 
-/* called by the blob fetch: its headers arrived, answer the client */
-ngx_int_t ngx_http_hf_resolve_send_headers(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx);
-
-/* called by the blob fetch: all bytes arrived and their hash matched */
-void ngx_http_hf_resolve_verified(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx);
-
 
 #endif /* _NGX_HTTP_HF_RESOLVE_H_INCLUDED_ */

@@ -381,3 +381,36 @@ ngx_http_hf_cache_key_md5(ngx_str_t *key, u_char *md5)
     ngx_md5_update(&ctx, key->data, key->len);
     ngx_md5_final(md5, &ctx);
 }
+
+
+void
+ngx_http_hf_variable_set(ngx_http_variable_value_t *v, u_char *data,
+    size_t len, ngx_uint_t no_cacheable)
+{
+    v->data = data;
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = no_cacheable;
+    v->not_found = 0;
+}
+
+
+void
+ngx_http_hf_run(ngx_http_request_t *r)
+{
+    ngx_int_t           rc;
+    ngx_http_hf_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf run: state %ui", ctx->state);
+
+    rc = ctx->run(r, ctx);
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}

@@ -50,6 +50,16 @@ void ngx_http_hf_cache_key_md5(ngx_str_t *key, u_char *md5);
  */
 ngx_uint_t ngx_http_hf_pid_alive(ngx_pid_t pid);
 
+/* a found variable's value, which lives as long as the request */
+void ngx_http_hf_variable_set(ngx_http_variable_value_t *v, u_char *data,
+    size_t len, ngx_uint_t no_cacheable);
+
+/*
+ * Runs the client request's state machine (ctx->run) again, when what it
+ * waited for is there, and finalizes the request unless it waits again.
+ */
+void ngx_http_hf_run(ngx_http_request_t *r);
+
 /* adds the variables of a list that ends with ngx_http_null_variable */
 ngx_int_t ngx_http_hf_add_variables(ngx_conf_t *cf,
     ngx_http_variable_t *vars);

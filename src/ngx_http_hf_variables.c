@@ -107,11 +107,7 @@ ngx_http_hf_variable_value(ngx_http_variable_value_t *v, ngx_str_t *value,
         return NGX_OK;
     }
 
-    v->data = value->data;
-    v->len = value->len;
-    v->valid = 1;
-    v->no_cacheable = no_cacheable;
-    v->not_found = 0;
+    ngx_http_hf_variable_set(v, value->data, value->len, no_cacheable);
 
     return NGX_OK;
 }
