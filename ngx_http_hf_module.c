@@ -174,7 +174,11 @@ ngx_http_hf_handler(ngx_http_request_t *r)
         rest.len = 0;
     }
 
-    if (rest.len > 4 && ngx_strncmp(rest.data, "api/", 4) == 0) {
+    if (rest.len > sizeof(NGX_HTTP_HF_API_PREFIX) - 1
+        && ngx_strncmp(rest.data, NGX_HTTP_HF_API_PREFIX,
+                       sizeof(NGX_HTTP_HF_API_PREFIX) - 1)
+           == 0)
+    {
         return ngx_http_hf_api_handler(r, hlcf, &rest, &args);
     }
 

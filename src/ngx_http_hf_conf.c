@@ -198,6 +198,9 @@ ngx_http_hf_add_fetch_location(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, cf->log, 0,
+                   "hf conf: internal location \"= %V\"", &clcf->name);
+
     len = ngx_strlen(text);
 
     ngx_memzero(&b, sizeof(ngx_buf_t));
@@ -264,15 +267,19 @@ ngx_http_hf_parse_remote(ngx_conf_t *cf, ngx_http_hf_loc_conf_t *hlcf)
         url->len--;
     }
 
-    if (url->len > 7 && ngx_strncasecmp(url->data, (u_char *) "http://", 7)
-                        == 0)
+    if (url->len > sizeof("http://") - 1
+        && ngx_strncasecmp(url->data, (u_char *) "http://",
+                           sizeof("http://") - 1)
+           == 0)
     {
-        host = url->data + 7;
+        host = url->data + sizeof("http://") - 1;
 
-    } else if (url->len > 8
-               && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
+    } else if (url->len > sizeof("https://") - 1
+               && ngx_strncasecmp(url->data, (u_char *) "https://",
+                                  sizeof("https://") - 1)
+                  == 0)
     {
-        host = url->data + 8;
+        host = url->data + sizeof("https://") - 1;
 
     } else {
         goto invalid;
@@ -335,7 +342,9 @@ ngx_http_hf_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     source = value[1];
 
-    if (source.len == 3 && ngx_strncmp(source.data, "off", 3) == 0) {
+    if (source.len == sizeof("off") - 1
+        && ngx_strncmp(source.data, "off", sizeof("off") - 1) == 0)
+    {
         ngx_str_set(&hlcf->token, "");
         return NGX_CONF_OK;
     }
@@ -346,8 +355,10 @@ ngx_http_hf_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (source.len > 4 && ngx_strncmp(source.data, "env:", 4) == 0) {
-        data = (u_char *) getenv((char *) source.data + 4);
+    if (source.len > sizeof("env:") - 1
+        && ngx_strncmp(source.data, "env:", sizeof("env:") - 1) == 0)
+    {
+        data = (u_char *) getenv((char *) source.data + sizeof("env:") - 1);
 
         if (data == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -359,9 +370,11 @@ ngx_http_hf_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         token.data = data;
         token.len = ngx_strlen(data);
 
-    } else if (source.len > 5 && ngx_strncmp(source.data, "file:", 5) == 0) {
-        token.data = source.data + 5;
-        token.len = source.len - 5;
+    } else if (source.len > sizeof("file:") - 1
+               && ngx_strncmp(source.data, "file:", sizeof("file:") - 1) == 0)
+    {
+        token.data = source.data + sizeof("file:") - 1;
+        token.len = source.len - (sizeof("file:") - 1);
 
         if (ngx_conf_full_name(cf->cycle, &token, 1) != NGX_OK) {
             return NGX_CONF_ERROR;
@@ -474,7 +487,8 @@ ngx_http_hf_metadata(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (cf->args->nelts == 3) {
-        if (value[2].len <= 5 || ngx_strncmp(value[2].data, "size=", 5) != 0)
+        if (value[2].len <= sizeof("size=") - 1
+            || ngx_strncmp(value[2].data, "size=", sizeof("size=") - 1) != 0)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid parameter \"%V\" of hf_metadata",
@@ -482,8 +496,8 @@ ngx_http_hf_metadata(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        s.data = value[2].data + 5;
-        s.len = value[2].len - 5;
+        s.data = value[2].data + sizeof("size=") - 1;
+        s.len = value[2].len - (sizeof("size=") - 1);
 
         size = ngx_parse_offset(&s);
 

@@ -20,10 +20,6 @@
 #define NGX_HTTP_HF_MAX_GROUPS  64
 
 
-/* proxy_cache_path zones carry the proxy module's tag */
-extern ngx_module_t  ngx_http_proxy_module;
-
-
 typedef struct {
     ngx_uid_t                   uid;
     ngx_gid_t                   gids[NGX_HTTP_HF_MAX_GROUPS];
@@ -32,8 +28,7 @@ typedef struct {
 } ngx_http_hf_user_t;
 
 
-static ngx_str_t *ngx_http_hf_dirs_cache_path(ngx_cycle_t *cycle,
-    ngx_str_t *zone);
+static ngx_str_t *ngx_http_hf_dirs_cache_path(ngx_shm_zone_t *zone);
 static ngx_int_t ngx_http_hf_dirs_user(ngx_cycle_t *cycle,
     ngx_http_hf_user_t *user);
 static ngx_int_t ngx_http_hf_dirs_usable(ngx_http_hf_user_t *user,
@@ -89,7 +84,7 @@ ngx_http_hf_dirs_check(ngx_cycle_t *cycle, ngx_http_hf_main_conf_t *hmcf)
             continue;
         }
 
-        path = ngx_http_hf_dirs_cache_path(cycle, &dist[i]->cache_zone);
+        path = ngx_http_hf_dirs_cache_path(dist[i]->cache_shm);
 
         if (path
             && ngx_http_hf_dirs_usable(&user, path, blocker, sizeof(blocker))
@@ -116,7 +111,7 @@ ngx_http_hf_dirs_worker(ngx_cycle_t *cycle, ngx_http_hf_main_conf_t *hmcf)
 
     for (i = 0; i < hmcf->distributions.nelts; i++) {
 
-        path = ngx_http_hf_dirs_cache_path(cycle, &dist[i]->cache_zone);
+        path = ngx_http_hf_dirs_cache_path(dist[i]->cache_shm);
 
         if (path == NULL || path->len >= sizeof(name)) {
             continue;
@@ -141,37 +136,23 @@ ngx_http_hf_dirs_worker(ngx_cycle_t *cycle, ngx_http_hf_main_conf_t *hmcf)
 }
 
 
+/*
+ * The zone was found by name at postconfiguration (dist->cache_shm): its
+ * data is the proxy module's cache, with the directory.
+ */
+
 static ngx_str_t *
-ngx_http_hf_dirs_cache_path(ngx_cycle_t *cycle, ngx_str_t *zone)
+ngx_http_hf_dirs_cache_path(ngx_shm_zone_t *zone)
 {
-    ngx_uint_t              i;
-    ngx_list_part_t        *part;
-    ngx_shm_zone_t         *shm;
     ngx_http_file_cache_t  *cache;
 
-    part = &cycle->shared_memory.part;
-    shm = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            shm = part->elts;
-            i = 0;
-        }
-
-        if (shm[i].tag == &ngx_http_proxy_module
-            && shm[i].shm.name.len == zone->len
-            && ngx_strncmp(shm[i].shm.name.data, zone->data, zone->len) == 0)
-        {
-            cache = shm[i].data;
-            return (cache && cache->path) ? &cache->path->name : NULL;
-        }
+    if (zone == NULL) {
+        return NULL;
     }
+
+    cache = zone->data;
+
+    return (cache && cache->path) ? &cache->path->name : NULL;
 }
 
 

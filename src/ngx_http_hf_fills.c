@@ -41,6 +41,7 @@ struct ngx_http_hf_fill_s {
     ngx_http_hf_fill_slot_t    *slot;
     ngx_atomic_uint_t           generation;
     ngx_slab_pool_t            *shpool;
+    ngx_log_t                  *log;          /* the claimant's connection */
     unsigned                    claimant:1;
 };
 
@@ -141,6 +142,10 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
              || slot->state == NGX_HTTP_HF_FILL_RUNNING)
             && !ngx_http_hf_pid_alive((ngx_pid_t) slot->pid))
         {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "hf fills: slot %ui failed: worker %P is gone",
+                           i, (ngx_pid_t) slot->pid);
+
             slot->state = NGX_HTTP_HF_FILL_FAILED;
             slot->progress = ngx_time();
         }
@@ -186,6 +191,7 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         fill->slot = found;
         fill->generation = found->generation;
         fill->shpool = shpool;
+        fill->log = r->connection->log;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -232,9 +238,17 @@ ngx_http_hf_fill_release(void *data)
     if (slot->generation == fill->generation) {
 
         if (slot->state == NGX_HTTP_HF_FILL_STARTING) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, fill->log, 0,
+                           "hf fills: claimant ended before its download "
+                           "started, slot freed");
+
             slot->state = NGX_HTTP_HF_FILL_FREE;
 
         } else if (slot->state == NGX_HTTP_HF_FILL_RUNNING) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, fill->log, 0,
+                           "hf fills: claimant ended mid-download, "
+                           "download failed");
+
             slot->state = NGX_HTTP_HF_FILL_FAILED;
         }
 

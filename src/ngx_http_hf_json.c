@@ -14,8 +14,6 @@
 
 
 static void ngx_http_hf_json_strip(json_t *json, ngx_uint_t depth);
-static ngx_int_t ngx_http_hf_json_dump(ngx_pool_t *pool, json_t *json,
-    size_t flags, ngx_str_t *out);
 
 
 ngx_int_t
@@ -67,7 +65,10 @@ ngx_http_hf_json_strip(json_t *json, ngx_uint_t depth)
 
     json_object_foreach_safe(json, tmp, key, value) {
 
-        if (ngx_strncasecmp((u_char *) key, (u_char *) "xet", 3) == 0) {
+        if (ngx_strncasecmp((u_char *) key, (u_char *) "xet",
+                            sizeof("xet") - 1)
+            == 0)
+        {
             json_object_del(json, key);
             continue;
         }
@@ -125,7 +126,7 @@ ngx_http_hf_json_error(ngx_pool_t *pool, ngx_str_t *message, ngx_str_t *out)
 
 /* json as text in pool memory; json is released */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_hf_json_dump(ngx_pool_t *pool, json_t *json, size_t flags,
     ngx_str_t *out)
 {

@@ -16,7 +16,7 @@
 
 
 #include "ngx_http_hf_metrics.h"
-#include "ngx_http_hf_revision.h"
+#include "ngx_http_hf_json.h"
 #include "ngx_http_hf_store.h"
 #include "ngx_http_hf_util.h"
 #include "ngx_http_hf_variables.h"
@@ -236,6 +236,10 @@ ngx_http_hf_metrics_slot(ngx_http_hf_metrics_sh_t *sh, ngx_str_t *name,
     ngx_memcpy(free->name, name->data, name->len);
     free->len = name->len;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "hf metrics: slot %ui for distribution \"%V\"",
+                   (ngx_uint_t) (free - sh->dists), name);
+
     return free;
 }
 
@@ -268,6 +272,9 @@ ngx_http_hf_metrics_init_process(ngx_cycle_t *cycle)
         if ((pid == 0 || !ngx_http_hf_pid_alive((ngx_pid_t) pid))
             && ngx_atomic_cmp_set(&w->pid, pid, (ngx_atomic_uint_t) ngx_pid))
         {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
+                           "hf metrics: worker slot %ui", i);
+
             w->fills = 0;
             ngx_http_hf_metrics_self = w;
             return;
@@ -536,8 +543,14 @@ ngx_http_hf_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    json = (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK
-            && format.len == 4 && ngx_strncmp(format.data, "json", 4) == 0);
+    json = 0;
+
+    if (ngx_http_arg(r, (u_char *) "format", sizeof("format") - 1, &format)
+        == NGX_OK)
+    {
+        json = (format.len == sizeof("json") - 1
+                && ngx_strncmp(format.data, "json", sizeof("json") - 1) == 0);
+    }
 
     out = json ? ngx_http_hf_metrics_json(r, hmcf)
                : ngx_http_hf_metrics_text(r, hmcf);
@@ -769,9 +782,8 @@ ngx_http_hf_metrics_text(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
 static ngx_chain_t *
 ngx_http_hf_metrics_json(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
 {
-    char                          *text;
-    size_t                         len;
     json_t                        *root, *dists, *d, *o, *inner;
+    ngx_str_t                      text;
     ngx_buf_t                     *b;
     ngx_uint_t                     i, j, k, n, f;
     ngx_atomic_t                  *c;
@@ -850,24 +862,20 @@ ngx_http_hf_metrics_json(ngx_http_request_t *r, ngx_http_hf_main_conf_t *hmcf)
         (void) json_object_set_new(root, "metadata", o);
     }
 
-    text = json_dumps(root, JSON_INDENT(2)|JSON_SORT_KEYS);
-    json_decref(root);
-
-    if (text == NULL) {
+    if (ngx_http_hf_json_dump(r->pool, root, JSON_INDENT(2)|JSON_SORT_KEYS,
+                              &text)
+        != NGX_OK)
+    {
         return NULL;
     }
 
-    len = ngx_strlen(text);
-
-    b = ngx_create_temp_buf(r->pool, len + 1);
+    b = ngx_create_temp_buf(r->pool, text.len + 1);
     if (b == NULL) {
-        free(text);
         return NULL;
     }
 
-    b->last = ngx_cpymem(b->last, text, len);
+    b->last = ngx_cpymem(b->last, text.data, text.len);
     *b->last++ = LF;
-    free(text);
 
     return ngx_http_hf_metrics_chain(r, b);
 }

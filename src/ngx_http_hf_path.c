@@ -9,6 +9,11 @@
 #include "ngx_http_hf_util.h"
 
 
+/* whether the len bytes at p are the literal s */
+#define ngx_http_hf_is_segment(p, len, s)                                     \
+    ((len) == sizeof(s) - 1 && ngx_strncmp(p, s, sizeof(s) - 1) == 0)
+
+
 static ngx_int_t ngx_http_hf_unescape(ngx_pool_t *pool, u_char *p,
     size_t len, ngx_str_t *out);
 static ngx_uint_t ngx_http_hf_valid_repo_part(u_char *p, size_t len);
@@ -117,12 +122,10 @@ ngx_http_hf_parse_resolve(ngx_pool_t *pool, ngx_str_t *rest,
         }
     }
 
-    if (n >= 3 && len[1] == 7 && ngx_strncmp(seg[1], "resolve", 7) == 0) {
+    if (n >= 3 && ngx_http_hf_is_segment(seg[1], len[1], "resolve")) {
         repo_parts = 1;
 
-    } else if (n == 4 && len[2] == 7
-               && ngx_strncmp(seg[2], "resolve", 7) == 0)
-    {
+    } else if (n == 4 && ngx_http_hf_is_segment(seg[2], len[2], "resolve")) {
         repo_parts = 2;
 
     } else {
@@ -235,7 +238,7 @@ ngx_http_hf_parse_api(ngx_pool_t *pool, ngx_str_t *rest,
     ngx_str_t    path;
     ngx_uint_t   i, n, kind, e;
 
-    p = rest->data + 4;         /* "api/" */
+    p = rest->data + sizeof(NGX_HTTP_HF_API_PREFIX) - 1;
     end = rest->data + rest->len;
 
     /* TYPE, then up to four segments: REPO[/NAME]/ENDPOINT/REV */

@@ -32,6 +32,9 @@ ngx_int_t ngx_http_hf_request_rest(ngx_http_request_t *r,
 ngx_int_t ngx_http_hf_parse_resolve(ngx_pool_t *pool, ngx_str_t *rest,
     ngx_http_hf_target_t *t, char **reason);
 
+/* what starts the rest of an API request */
+#define NGX_HTTP_HF_API_PREFIX  "api/"
+
 /*
  * Parses "api/{models|datasets|spaces|kernels}/REPO[/ENDPOINT/REV[/PATH]]"
  * where ENDPOINT is revision, tree or paths-info (none: repository info).

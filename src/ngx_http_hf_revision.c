@@ -12,17 +12,6 @@
 #include "ngx_http_hf_util.h"
 
 
-ngx_http_hf_store_t *
-ngx_http_hf_store(ngx_http_request_t *r)
-{
-    ngx_http_hf_main_conf_t  *hmcf;
-
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
-
-    return hmcf->store;
-}
-
-
 ngx_int_t
 ngx_http_hf_revision_lookup(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
@@ -51,10 +40,18 @@ ngx_http_hf_revision_lookup(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     ctx->have_commit = 1;
 
     if (ngx_time() - resolved >= ctx->conf->revision_ttl) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hf revision: \"%V\" was %s, stale",
+                       &ctx->target.rev, ctx->commit);
+
         /* kept for when the Hub cannot be reached */
         ctx->revision_stale = 1;
         return NGX_DECLINED;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf revision: \"%V\" is %s", &ctx->target.rev,
+                   ctx->commit);
 
     return NGX_OK;
 }
@@ -77,6 +74,10 @@ ngx_http_hf_revision_record(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     {
         return;
     }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf revision: recording \"%V\" as %*s", &ctx->target.rev,
+                   (size_t) NGX_HTTP_HF_COMMIT_LEN, ctx->commit);
 
     (void) ngx_http_hf_store_put_revision(ngx_http_hf_store(r), &key,
                                           ctx->commit);

@@ -29,7 +29,5 @@ void ngx_http_hf_revision_record(ngx_http_request_t *r,
 ngx_int_t ngx_http_hf_record_key(ngx_pool_t *pool, ngx_str_t *key,
     ngx_http_hf_ctx_t *ctx, ngx_str_t *rev, ngx_str_t *path);
 
-ngx_http_hf_store_t *ngx_http_hf_store(ngx_http_request_t *r);
-
 
 #endif /* _NGX_HTTP_HF_REVISION_H_INCLUDED_ */

@@ -45,6 +45,15 @@ typedef enum {
 } ngx_http_hf_db_e;
 
 
+/* by ngx_http_hf_db_e: the databases' names in LMDB */
+
+static char  *ngx_http_hf_store_db_names[] = {
+    "revisions",
+    "files",
+    "blobs"
+};
+
+
 struct ngx_http_hf_store_s {
     MDB_env                    *env;
     MDB_dbi                     dbi[NGX_HTTP_HF_DB_COUNT];
@@ -225,6 +234,17 @@ ngx_http_hf_store_close(ngx_http_hf_store_t *store)
     store->env = NULL;
 
     ngx_destroy_pool(store->hits_pool);
+}
+
+
+ngx_http_hf_store_t *
+ngx_http_hf_store(ngx_http_request_t *r)
+{
+    ngx_http_hf_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
+
+    return hmcf->store;
 }
 
 
@@ -482,7 +502,11 @@ ngx_http_hf_store_flush(ngx_http_hf_store_t *store)
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
         ngx_http_hf_store_write_error(store, "mdb_txn_commit(hits)", rc);
+        goto done;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, store->log, 0,
+                   "hf store: hits of %ui files flushed", store->hits.nelts);
 
 done:
 
@@ -525,24 +549,18 @@ ngx_http_hf_store_env(ngx_str_t *path, size_t size, unsigned flags,
 static ngx_int_t
 ngx_http_hf_store_dbis(ngx_http_hf_store_t *store, unsigned flags)
 {
-    int       rc;
-    MDB_txn  *txn;
+    int          rc;
+    MDB_txn     *txn;
+    ngx_uint_t   i;
 
     rc = mdb_txn_begin(store->env, NULL, flags ? 0 : MDB_RDONLY, &txn);
     if (rc != 0) {
         goto failed;
     }
 
-    rc = mdb_dbi_open(txn, "revisions", flags,
-                      &store->dbi[NGX_HTTP_HF_DB_REVISIONS]);
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "files", flags,
-                          &store->dbi[NGX_HTTP_HF_DB_FILES]);
-    }
-
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "blobs", flags,
-                          &store->dbi[NGX_HTTP_HF_DB_BLOBS]);
+    for (i = 0; rc == 0 && i < NGX_HTTP_HF_DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, ngx_http_hf_store_db_names[i], flags,
+                          &store->dbi[i]);
     }
 
     if (rc != 0) {
@@ -614,7 +632,6 @@ ngx_http_hf_store_end(ngx_http_hf_store_t *store)
 }
 
 
-
 /* for hf_metrics: the map's size and use, read in a transaction of its own */
 
 ngx_int_t
@@ -623,6 +640,7 @@ ngx_http_hf_store_usage(ngx_http_hf_store_t *store,
 {
     size_t       *count[NGX_HTTP_HF_DB_COUNT];
     MDB_stat      st;
+    ngx_int_t     rc;
     ngx_uint_t    i, held;
     MDB_envinfo   info;
 
@@ -636,34 +654,33 @@ ngx_http_hf_store_usage(ngx_http_hf_store_t *store,
         return NGX_DECLINED;
     }
 
-    if (mdb_env_info(store->env, &info) != 0
-        || mdb_env_stat(store->env, &st) != 0)
+    rc = NGX_DECLINED;
+
+    if (mdb_env_info(store->env, &info) == 0
+        && mdb_env_stat(store->env, &st) == 0)
     {
-        if (!held) {
-            ngx_http_hf_store_end(store);
+        usage->map_size = info.me_mapsize;
+        usage->used = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
+
+        count[NGX_HTTP_HF_DB_REVISIONS] = &usage->revisions;
+        count[NGX_HTTP_HF_DB_FILES] = &usage->files;
+        count[NGX_HTTP_HF_DB_BLOBS] = &usage->blobs;
+
+        for (i = 0; i < NGX_HTTP_HF_DB_COUNT; i++) {
+            *count[i] = (mdb_stat(store->read_txn, store->dbi[i], &st) == 0)
+                        ? st.ms_entries : 0;
         }
 
-        return NGX_DECLINED;
-    }
-
-    usage->map_size = info.me_mapsize;
-    usage->used = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
-
-    count[NGX_HTTP_HF_DB_REVISIONS] = &usage->revisions;
-    count[NGX_HTTP_HF_DB_FILES] = &usage->files;
-    count[NGX_HTTP_HF_DB_BLOBS] = &usage->blobs;
-
-    for (i = 0; i < NGX_HTTP_HF_DB_COUNT; i++) {
-        *count[i] = (mdb_stat(store->read_txn, store->dbi[i], &st) == 0)
-                    ? st.ms_entries : 0;
+        rc = NGX_OK;
     }
 
     if (!held) {
         ngx_http_hf_store_end(store);
     }
 
-    return NGX_OK;
+    return rc;
 }
+
 
 static ngx_int_t
 ngx_http_hf_store_get(ngx_http_hf_store_t *store, ngx_http_hf_db_e db,
@@ -763,6 +780,10 @@ ngx_http_hf_store_put(ngx_http_hf_store_t *store, ngx_http_hf_db_e db,
         ngx_http_hf_store_write_error(store, "mdb_txn_commit", rc);
         return NGX_DECLINED;
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, store->log, 0,
+                   "hf store: %s record written: \"%V\"",
+                   ngx_http_hf_store_db_names[db], key);
 
     return NGX_OK;
 }

@@ -36,6 +36,9 @@ ngx_http_hf_store_t *ngx_http_hf_store_open(ngx_cycle_t *cycle,
     ngx_str_t *path, size_t size);
 void ngx_http_hf_store_close(ngx_http_hf_store_t *store);
 
+/* the worker's store, for a request: NULL when it could not be opened */
+ngx_http_hf_store_t *ngx_http_hf_store(ngx_http_request_t *r);
+
 /* lookups between begin and end share one read transaction */
 ngx_int_t ngx_http_hf_store_begin(ngx_http_hf_store_t *store);
 void ngx_http_hf_store_end(ngx_http_hf_store_t *store);

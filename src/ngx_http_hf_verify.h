@@ -13,11 +13,14 @@
 #include "ngx_http_hf_module.h"
 
 
-/* starts a hash for a file of "size" bytes; NULL on failure */
+/*
+ * Starts a hash for a file of "size" bytes; NULL on failure.  A cleanup
+ * of pool frees the hash, whether or not it was finished.
+ */
 void *ngx_http_hf_verify_start(ngx_pool_t *pool, ngx_uint_t lfs, off_t size);
 ngx_int_t ngx_http_hf_verify_update(void *md, u_char *p, size_t len);
 
-/* writes the lower-case hex digest to hex (65 bytes) and frees the hash */
+/* writes the lower-case hex digest to hex (65 bytes); the pool frees md */
 ngx_int_t ngx_http_hf_verify_finish(void *md, u_char *hex);
 
 /* whether etag (hex) is the hash of no bytes at all: an empty file */
