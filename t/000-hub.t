@@ -184,6 +184,26 @@ for my $c (['datasets/test-org/tiny-dataset', 'README.md'], ['spaces/test-org/ti
     is($res->{status}, 200, "$c->[0] target: 200");
     ok(length $res->{content} && length $res->{content} == $res->{headers}{'content-length'}, "$c->[0] target: bytes");
 }
+# Datasets and spaces have a tag v1.0 (main's parent) and a refs/pr/1 (main's child), as tiny-model.
+for my $c (['dataset', 'test-org/tiny-dataset', 'datasets', 'README.md', 'data/train-00000.parquet'],
+           ['space', 'test-org/tiny-space', 'spaces', 'app.py', 'demo.safetensors']) {
+    my ($kind, $id, $type, $reg, $lfs) = @$c;
+    my $r = fixture_repo($kind, $id);
+    my ($m, $v, $pr) = @{ $r->{refs} }{'main', 'v1.0', 'refs/pr/1'};
+    is(join(' ', $r->{commits}{$m}{parent}, $r->{commits}{$pr}{parent}), "$v $m", "$kind: v1.0 <- main <- refs/pr/1");
+    $res = req('HEAD', "/$type/$id/resolve/v1.0/$reg");
+    is(join(' ', $res->{status}, $res->{headers}{'x-repo-commit'}), "307 $v", "$kind $reg at v1.0: 307, the tag's commit");
+    $res = req('GET', $res->{headers}{location});
+    my $old = req('GET', "/_control/content?kind=$kind&repo=$id&commit=v1.0&path=$reg")->{content};
+    ok($res->{content} eq $old && $old ne req('GET', "/_control/content?kind=$kind&repo=$id&path=$reg")->{content},
+       "$kind $reg at v1.0: the tag's bytes, not main's");
+    my $f = $r->{commits}{$pr}{files}{$lfs};
+    ok($f->{lfs} && !$r->{commits}{$v}{files}{'pr-only.txt'}, "$kind: an LFS file, pr-only.txt not at v1.0");
+    $res = req('HEAD', "/$type/$id/resolve/refs%2Fpr%2F1/$lfs");
+    is(join(' ', $res->{status}, $res->{headers}{'x-repo-commit'}, $res->{headers}{'x-linked-etag'}),
+       qq(302 $pr "$f->{sha256}"), "$kind $lfs on refs/pr/1: 302 to the CDN");
+    is(sha256_hex($http->get($res->{headers}{location})->{content}), $f->{sha256}, "$kind $lfs on refs/pr/1: CDN bytes");
+}
 
 # ------------------------------------------------------------------ answered 200 even in cache307 modes
 
@@ -573,6 +593,27 @@ is(scalar @{ $json->decode($res->{content}) }, 3, 'limit=3: three entries');
 like($res->{headers}{link}, qr{\?recursive=true&limit=3&cursor=}, 'limit=3: Link carries limit=3');
 $res = $http->get("$hub/api/models/test-org/tiny-model/tree/main?recursive=true&limit=0");
 ok(!exists $res->{headers}{link}, 'limit=0 is ignored');
+
+# The default page size is huggingface.co's, 1000. A repository of more than
+# 1000 entries in one request: a file 1000 directories deep (a recursive
+# listing counts every directory).
+control('reset', {});
+is(control('config', {})->{page_size}, 1000, 'default page size: 1000');
+my $deep = join('/', ('d') x 1000) . '/leaf.txt';
+control('add-file', { kind => 'dataset', repo => 'test-org/deep', path => $deep, content => "leaf\n" });
+for my $q ('recursive=true', 'recursive=true&limit=5000') {
+    $res = $http->get("$hub/api/datasets/test-org/deep/tree/main?$q");
+    my @page = @{ $json->decode($res->{content}) };
+    is_deeply([scalar @page, $page[0]{path}, $page[-1]{path}], [1000, 'd', join('/', ('d') x 1000)],
+              "?$q: the first 1000 entries");
+    ($next) = ($res->{headers}{link} // '') =~ /^<([^>]+)>; rel="next"$/;
+    like($next, qr{^\Q$hub\E/api/datasets/test-org/deep/tree/main\?recursive=true&limit=1000&cursor=[\w-]+$},
+         "?$q: Link rel=next with limit=1000 and a cursor");
+    $res = $http->get($next);
+    is_deeply([map { "$_->{type}:$_->{path}" } @{ $json->decode($res->{content}) }], ["file:$deep"],
+              "?$q: the next page, the last entry");
+    ok(!exists $res->{headers}{link}, "?$q: last page, no Link");
+}
 
 # ------------------------------------------------------------------ add-file with content_b64
 

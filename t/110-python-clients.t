@@ -19,6 +19,7 @@ use Test::Nginx::Hf;
 use HfConf;
 use JSON::PP;
 use HTTP::Tiny;
+use MIME::Base64 qw(encode_base64);
 use File::Path qw(make_path);
 use Cwd qw(abs_path);
 use POSIX ();
@@ -203,13 +204,57 @@ our @Files = (
     ['model', 'test-org/tiny-model', 'refs/pr/1', 'config.json'],
     ['model', 'gpt2', 'main', 'config.json'],
     ['model', 'gpt2', 'main', 'model.safetensors'],
+    ['dataset', 'test-org/tiny-dataset', 'commit:v1.0', 'README.md'],
+    ['dataset', 'test-org/tiny-dataset', 'commit:v1.0', 'data/train-00000.parquet'],
+    ['dataset', 'test-org/tiny-dataset', 'commit:refs/pr/1', 'data/with space & more.csv'],
     ['dataset', 'test-org/tiny-dataset', 'commit:main', 'README.md'],
     ['dataset', 'test-org/tiny-dataset', 'main', 'README.md'],
     ['dataset', 'test-org/tiny-dataset', 'main', 'data/train-00000.parquet'],
+    ['dataset', 'test-org/tiny-dataset', 'main', 'empty.txt'],
+    ['dataset', 'test-org/tiny-dataset', 'main', 'data/with space & more.csv'],
+    ['dataset', 'test-org/tiny-dataset', 'v1.0', 'README.md'],
+    ['dataset', 'test-org/tiny-dataset', 'v1.0', 'data/train-00000.parquet'],
+    ['dataset', 'test-org/tiny-dataset', 'refs/pr/1', 'pr-only.txt'],
+    ['dataset', 'test-org/tiny-dataset', 'refs/pr/1', 'data/with space & more.csv'],
+    ['dataset', 'test-org/tiny-dataset', 'refs/pr/1', 'data/train-00000.parquet'],
+    ['space', 'test-org/tiny-space', 'commit:v1.0', 'app.py'],
+    ['space', 'test-org/tiny-space', 'commit:refs/pr/1', 'demo.safetensors'],
+    ['space', 'test-org/tiny-space', 'commit:refs/pr/1', 'with space & more.txt'],
     ['space', 'test-org/tiny-space', 'commit:main', 'app.py'],
     ['space', 'test-org/tiny-space', 'main', 'app.py'],
     ['space', 'test-org/tiny-space', 'main', 'README.md'],
+    ['space', 'test-org/tiny-space', 'main', 'demo.safetensors'],
+    ['space', 'test-org/tiny-space', 'main', 'empty.txt'],
+    ['space', 'test-org/tiny-space', 'main', 'with space & more.txt'],
+    ['space', 'test-org/tiny-space', 'v1.0', 'app.py'],
+    ['space', 'test-org/tiny-space', 'v1.0', 'README.md'],
+    ['space', 'test-org/tiny-space', 'refs/pr/1', 'pr-only.txt'],
+    ['space', 'test-org/tiny-space', 'refs/pr/1', 'with space & more.txt'],
+    ['space', 'test-org/tiny-space', 'refs/pr/1', 'demo.safetensors'],
 );
+
+# Added to main by TEST 1, as tiny-model's empty.txt (the fixtures' main of
+# the dataset and the space stays as other tests count it): [kind, repo,
+# path, the ref whose file is merged into main, or none for an empty file]
+our @AddToMain = (
+    ['model', 'test-org/tiny-model', 'empty.txt'],
+    ['dataset', 'test-org/tiny-dataset', 'empty.txt'],
+    ['dataset', 'test-org/tiny-dataset', 'data/with space & more.csv', 'refs/pr/1'],
+    ['space', 'test-org/tiny-space', 'empty.txt'],
+    ['space', 'test-org/tiny-space', 'with space & more.txt', 'refs/pr/1'],
+    ['space', 'test-org/tiny-space', 'demo.safetensors', 'refs/pr/1'],
+);
+
+sub add_to_main {
+    for (@AddToMain) {
+        my ($kind, $repo, $path, $from) = @$_;
+        my $f = $from ? hub_file($kind, $repo, $from, $path) : { sha256 => sha256_hex('') };
+        my $r = hub_control('add_file', { kind => $kind, repo => $repo, path => $path,
+                                          content_b64 => encode_base64($from ? hub_content($kind, $repo, $from, $path) : '', ''),
+                                          ($f->{lfs} ? (lfs => JSON::PP::true) : ()) });
+        is $r->{sha256}, $f->{sha256}, "add_file $kind $repo $path" . ($from ? " (as on $from)" : '');
+    }
+}
 
 sub rev_of { my ($kind, $repo, $rev) = @_; $rev =~ /^commit:(.*)$/ ? commit_of($kind, $repo, $1) : $rev }
 
@@ -332,6 +377,8 @@ our @Reads = (
     ['regular at a tag', 'model', 'test-org/tiny-model', 'v1.0', 'config.json', 10, 20],
     ['regular in a PR', 'model', 'test-org/tiny-model', 'refs/pr/1', 'pr-only.txt', 3, 10],
     ['dataset tail', 'dataset', 'test-org/tiny-dataset', 'main', 'data/train-00000.parquet', 149000, 5000],
+    ['dataset at a tag', 'dataset', 'test-org/tiny-dataset', 'v1.0', 'README.md', 2, 20],
+    ['space lfs in a PR', 'space', 'test-org/tiny-space', 'refs/pr/1', 'demo.safetensors', 60000, 3000],
 );
 
 sub fs_reads {
@@ -369,12 +416,11 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: hf_hub_download: regular, LFS, Xet, empty and oddly named files by branch, tag, PR and commit; the Hub's exceptions; without Xet; again with the hub down
+=== TEST 1: hf_hub_download: regular, LFS, Xet, empty and oddly named files of models, datasets and spaces by branch, tag, PR and commit; the Hub's exceptions; without Xet; again with the hub down
 --- http_config eval: $::HttpConfig . "hf_revision_ttl 1s;"
 --- config eval: $::Config
 --- perl
-my $e = hub_control('add_file', { kind => 'model', repo => 'test-org/tiny-model', path => 'empty.txt', content => '' });
-is $e->{size}, 0, 'add_file empty.txt';
+main::add_to_main();
 hub_fixtures(1);
 my $files = main::file_specs(@::Files);
 
@@ -406,7 +452,7 @@ main::check_requests($offline, 'hub down');
 
 
 
-=== TEST 2: snapshot_download (tree in pages of 2), list_repo_tree, repo_info, HfFileSystem ranges; again with the hub down
+=== TEST 2: snapshot_download (tree in pages of 2), list_repo_tree, repo_info, HfFileSystem ranges; without Xet; again with the hub down
 --- http_config eval: $::HttpConfig . "hf_revision_ttl 1s;"
 --- config eval: $::Config
 --- hub_control
@@ -426,6 +472,10 @@ main::check_requests($fs, 'online: HfFileSystem');
 my $noxet = main::run_py('snapshot', $repos, HF_HUB_DISABLE_XET => 1);
 main::check_snapshot($noxet, 'HF_HUB_DISABLE_XET=1');
 main::check_requests($noxet, 'HF_HUB_DISABLE_XET=1: snapshot');
+my $fs_noxet = main::run_py('fs', main::fs_reads(), HF_HUB_DISABLE_XET => 1);
+main::check_fs($fs_noxet, 'HF_HUB_DISABLE_XET=1', $exp);
+main::check_requests($fs_noxet, 'HF_HUB_DISABLE_XET=1: HfFileSystem');
+is $fs_noxet->{xet}{disabled}, JSON::PP::true, 'HF_HUB_DISABLE_XET=1: Xet off in HfFileSystem\'s client';
 
 main::check_hub_log('online');
 main::check_refused('online');
@@ -489,7 +539,7 @@ $check->('hub down', main::run_py(@targs), main::run_py(@dargs));
 
 
 
-=== TEST 4: rate limited by the hub (429, RateLimit r=0): cached files still download, an uncached one fails with the client's own 429 error, then works once the limit clears
+=== TEST 4: rate limited by the hub (429, RateLimit r=0): cached files still download, an uncached one fails with the client's own 429 error, then works once the limit clears; everything again with the hub down
 --- http_config eval: $::HttpConfig . "hf_revision_ttl 1s;"
 --- config eval: $::Config
 --- perl
@@ -529,3 +579,9 @@ hub_control('reset');                   # the limit clears (the fixtures are the
 my $after = main::run_py('download', { files => main::file_specs(@uncached) });
 main::check_downloads($after, 'after the limit', @uncached);
 main::check_requests($after, 'after the limit');
+
+hub_stop();
+sleep 2;                                # past hf_revision_ttl
+my $offline = main::run_py('download', { files => main::file_specs(@cached, @uncached) });
+main::check_downloads($offline, 'hub down', @cached, @uncached);
+main::check_requests($offline, 'hub down');

@@ -160,14 +160,44 @@ def build_fixtures():
     simple("model", "test-org/copy-model", {
         "model.safetensors": ("lfs", GenSource("tiny-weights", 300000)),
     }, T0 + 2 * DAY)
-    simple("dataset", "test-org/tiny-dataset", {
+
+    # test-org/tiny-dataset and test-org/tiny-space, as tiny-model:
+    # c0 <- c1 (main) <- pr1 (refs/pr/1); v1.0 -> c0. main is c1 as it always
+    # was (same id and files: other tests count them); c0 has an older
+    # README.md / app.py; pr1 adds pr-only.txt, an oddly named file and (the
+    # space) an LFS file.
+    def tagged(kind, rid, ts, v1_spec, main_spec, main_title, pr_spec, pr_title):
+        rr = repo(kind, rid)
+        c0 = rr.add_commit("c0", None, "Initial commit", ts - DAY // 2, files(**v1_spec))
+        c = rr.add_commit("c1", c0.id, main_title, ts, files(**main_spec))
+        pr = rr.add_commit("pr1", c.id, pr_title, ts + DAY // 2,
+                           files(**dict(main_spec, **pr_spec)))
+        rr.refs = {"main": c.id, "v1.0": c0.id, "refs/pr/1": pr.id}
+
+    ds_train = ("lfs", GenSource("ds-train", 150000))
+    tagged("dataset", "test-org/tiny-dataset", T0 + 3 * DAY, {
+        "README.md": reg("# tiny-dataset\n\nv1.0 of a tiny dataset.\n"),
+        "data/train-00000.parquet": ds_train,
+    }, {
         "README.md": reg("# tiny-dataset\n\nA tiny dataset for the tests.\n"),
-        "data/train-00000.parquet": ("lfs", GenSource("ds-train", 150000)),
-    }, T0 + 3 * DAY)
-    simple("space", "test-org/tiny-space", {
+        "data/train-00000.parquet": ds_train,
+    }, "Update README.md", {
+        "pr-only.txt": reg("only on the dataset's refs/pr/1\n"),
+        "data/with space & more.csv": reg("id,text\n1,a file name with spaces and an ampersand\n"),
+    }, "Add pr-only.txt and an oddly named file")
+    space_readme = reg("---\nsdk: gradio\n---\n# tiny-space\n")
+    tagged("space", "test-org/tiny-space", T0 + 4 * DAY, {
+        "app.py": reg("print('hello from tiny-space v1.0')\n"),
+        "README.md": space_readme,
+    }, {
         "app.py": reg("print('hello from tiny-space')\n"),
-        "README.md": reg("---\nsdk: gradio\n---\n# tiny-space\n"),
-    }, T0 + 4 * DAY)
+        "README.md": space_readme,
+    }, "Update app.py", {
+        "pr-only.txt": reg("only on the space's refs/pr/1\n"),
+        "with space & more.txt": reg("a space file name with spaces and an ampersand\n"),
+        "demo.safetensors": ("lfs", GenSource("space-demo", 120000)),
+    }, "Add pr-only.txt, an oddly named file and demo.safetensors")
+
     simple("model", "test-org/private-model", {
         "config.json": ("regular", json_source({"model_type": "private"})),
         "weights.bin": ("lfs", GenSource("private-weights", 50000)),
