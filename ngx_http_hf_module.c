@@ -39,6 +39,8 @@ static void *ngx_http_hf_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_hf_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_hf_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_hf_merge_verify_threads(ngx_conf_t *cf,
+    ngx_http_hf_loc_conf_t *prev, ngx_http_hf_loc_conf_t *conf);
 static ngx_int_t ngx_http_hf_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_hf_init_process(ngx_cycle_t *cycle);
 static void ngx_http_hf_exit_process(ngx_cycle_t *cycle);
@@ -96,6 +98,13 @@ static ngx_command_t  ngx_http_hf_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hf_loc_conf_t, fill_timeout),
+      NULL },
+
+    { ngx_string("hf_verify_threads"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hf_loc_conf_t, verify_threads),
       NULL },
 
     { ngx_string("hf_redirect_hosts"),
@@ -332,6 +341,8 @@ ngx_http_hf_create_loc_conf(ngx_conf_t *cf)
      *     hlcf->remote = { 0, NULL };
      *     hlcf->token = { 0, NULL };
      *     hlcf->cache_zone = { 0, NULL };
+     *     hlcf->verify_threads = { 0, NULL };
+     *     hlcf->verify_pool = NULL;
      */
 
     hlcf->revision_ttl = NGX_CONF_UNSET;
@@ -369,6 +380,10 @@ ngx_http_hf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->cors, prev->cors, 1);
     ngx_conf_merge_msec_value(conf->fill_timeout, prev->fill_timeout, 30000);
 
+    if (ngx_http_hf_merge_verify_threads(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->redirect_hosts == NGX_CONF_UNSET_PTR) {
         conf->redirect_hosts = (prev->redirect_hosts != NGX_CONF_UNSET_PTR)
                                ? prev->redirect_hosts
@@ -399,6 +414,56 @@ ngx_http_hf_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               sizeof("private/") - 1),
                    conf->name.data, conf->name.len);
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * hf_verify_threads: the thread pool that hashes downloads (see
+ * src/ngx_http_hf_hasher.c), nginx's "default" one unless set; "off"
+ * hashes them on the event loop.  A pool is added for distributions only.
+ */
+
+static char *
+ngx_http_hf_merge_verify_threads(ngx_conf_t *cf, ngx_http_hf_loc_conf_t *prev,
+    ngx_http_hf_loc_conf_t *conf)
+{
+#if !(NGX_THREADS)
+    ngx_uint_t  set;
+
+    set = (conf->verify_threads.data != NULL
+           || prev->verify_threads.data != NULL);
+#endif
+
+    ngx_conf_merge_str_value(conf->verify_threads, prev->verify_threads,
+                             "default");
+
+    if (conf->name.len == 0
+        || (conf->verify_threads.len == sizeof("off") - 1
+            && ngx_strncmp(conf->verify_threads.data, "off",
+                           sizeof("off") - 1) == 0))
+    {
+        return NGX_CONF_OK;
+    }
+
+#if (NGX_THREADS)
+
+    conf->verify_pool = ngx_thread_pool_add(cf, &conf->verify_threads);
+    if (conf->verify_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+#else
+
+    if (set) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hf_verify_threads %V\" needs nginx built "
+                           "--with-threads", &conf->verify_threads);
+        return NGX_CONF_ERROR;
+    }
+
+#endif
 
     return NGX_CONF_OK;
 }

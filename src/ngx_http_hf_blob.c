@@ -19,6 +19,7 @@
 #include "ngx_http_hf_blob.h"
 #include "ngx_http_hf_fetch.h"
 #include "ngx_http_hf_fills.h"
+#include "ngx_http_hf_hasher.h"
 #include "ngx_http_hf_metrics.h"
 #include "ngx_http_hf_store.h"
 #include "ngx_http_hf_util.h"
@@ -255,6 +256,32 @@ ngx_http_hf_blob_input_init(void *data)
     f->input_filter = p->input_filter;
     p->input_filter = ngx_http_hf_blob_input;
 
+#if (NGX_THREADS)
+    {
+    ngx_http_hf_ctx_t  *ctx;
+
+    ctx = f->request;
+
+    /*
+     * A download the pipe writes to a cache file whole is hashed in the
+     * thread pool, from that file; a small one is not worth a task.
+     */
+
+    if (f->verifying && p->cacheable && r->cache && ctx->conf->verify_pool
+        && ctx->file.size >= NGX_HTTP_HF_HASH_IN_POOL)
+    {
+        f->hasher = ngx_http_hf_hasher_create(r, ctx->conf->verify_pool,
+                                              ctx->file.flags
+                                              & NGX_HTTP_HF_FILE_LFS,
+                                              ctx->file.size, p->temp_file,
+                                              r->cache->body_start);
+        if (f->hasher == NULL) {
+            return NGX_ERROR;
+        }
+    }
+    }
+#endif
+
     return NGX_OK;
 }
 
@@ -296,7 +323,9 @@ ngx_http_hf_blob_input(ngx_event_pipe_t *p, ngx_buf_t *buf)
             return NGX_OK;
         }
 
-        if (ngx_http_hf_verify_update(f->md, cl->buf->pos, n) != NGX_OK) {
+        if (f->hasher == NULL
+            && ngx_http_hf_verify_update(f->md, cl->buf->pos, n) != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
@@ -305,6 +334,11 @@ ngx_http_hf_blob_input(ngx_event_pipe_t *p, ngx_buf_t *buf)
 
     if (f->hashed == f->request->file.size) {
         ngx_http_hf_blob_check(r, f);
+
+#if (NGX_THREADS)
+    } else if (f->hasher) {
+        ngx_http_hf_hasher_feed(f->hasher);
+#endif
     }
 
     return NGX_OK;
@@ -447,6 +481,7 @@ static void
 ngx_http_hf_blob_check(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
 {
     u_char              hex[NGX_HTTP_HF_SHA256_LEN + 1];
+    ngx_int_t           rc;
     ngx_http_hf_ctx_t  *ctx;
 
     ctx = f->request;
@@ -461,7 +496,29 @@ ngx_http_hf_blob_check(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
         goto corrupt;
     }
 
-    if (ngx_http_hf_verify_finish(f->md, hex) != NGX_OK) {
+#if (NGX_THREADS)
+    if (f->hasher) {
+        off_t  hashed;
+
+        /* what the pool did not hash yet: from the file, then p->in */
+        rc = ngx_http_hf_hasher_finish(f->hasher, r->upstream->pipe->in, hex,
+                                       &hashed);
+
+        if (rc == NGX_OK && hashed != ctx->file.size) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "hf: %O bytes of \"%V\" hashed, not %O; "
+                          "not cached, client connection aborted",
+                          hashed, &ctx->target.path, ctx->file.size);
+            rc = NGX_ERROR;
+        }
+
+    } else
+#endif
+    {
+        rc = ngx_http_hf_verify_finish(f->md, hex);
+    }
+
+    if (rc != NGX_OK) {
         goto corrupt;
     }
 

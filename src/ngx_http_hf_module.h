@@ -96,6 +96,9 @@ typedef struct {
     ngx_msec_t                  fill_timeout;
     void                      **blob_loc_conf;    /* its blob location's */
 
+    ngx_str_t                   verify_threads;   /* a thread pool, "off" */
+    void                       *verify_pool;      /* ngx_thread_pool_t */
+
     ngx_str_t                   cache_zone;  /* hf_cache */
     ngx_shm_zone_t             *cache_shm;   /* its proxy_cache_path zone */
     ngx_str_t                   cache_scope; /* "public", "private/NAME" */
@@ -209,10 +212,11 @@ struct ngx_http_hf_fetch_s {
     ngx_str_t                   location;
 
     void                       *md;           /* EVP_MD_CTX while hashing */
+    void                       *hasher;       /* or the pool's: hasher.c */
     ngx_event_pipe_input_filter_pt  input_filter;
     ngx_int_t                 (*input_filter_init)(void *data);
 
-    off_t                       hashed;       /* bytes through the hash */
+    off_t                       hashed;       /* bytes in, to be hashed */
     off_t                       offset;       /* bytes seen by the filter */
     off_t                       end;          /* offset after the last one */
 

@@ -17,8 +17,7 @@ static void ngx_http_hf_verify_cleanup(void *data);
 void *
 ngx_http_hf_verify_start(ngx_pool_t *pool, ngx_uint_t lfs, off_t size)
 {
-    u_char               header[NGX_OFF_T_LEN + sizeof("blob ")], *p;
-    EVP_MD_CTX          *md;
+    void                *md;
     ngx_pool_cleanup_t  *cln;
 
     cln = ngx_pool_cleanup_add(pool, 0);
@@ -26,7 +25,7 @@ ngx_http_hf_verify_start(ngx_pool_t *pool, ngx_uint_t lfs, off_t size)
         return NULL;
     }
 
-    md = EVP_MD_CTX_new();
+    md = ngx_http_hf_verify_new(lfs, size);
     if (md == NULL) {
         return NULL;
     }
@@ -34,7 +33,23 @@ ngx_http_hf_verify_start(ngx_pool_t *pool, ngx_uint_t lfs, off_t size)
     cln->handler = ngx_http_hf_verify_cleanup;
     cln->data = md;
 
+    return md;
+}
+
+
+void *
+ngx_http_hf_verify_new(ngx_uint_t lfs, off_t size)
+{
+    u_char       header[NGX_OFF_T_LEN + sizeof("blob ")], *p;
+    EVP_MD_CTX  *md;
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NULL;
+    }
+
     if (EVP_DigestInit_ex(md, lfs ? EVP_sha256() : EVP_sha1(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
         return NULL;
     }
 
@@ -44,11 +59,19 @@ ngx_http_hf_verify_start(ngx_pool_t *pool, ngx_uint_t lfs, off_t size)
         *p++ = '\0';
 
         if (EVP_DigestUpdate(md, header, p - header) != 1) {
+            EVP_MD_CTX_free(md);
             return NULL;
         }
     }
 
     return md;
+}
+
+
+void
+ngx_http_hf_verify_free(void *md)
+{
+    EVP_MD_CTX_free(md);
 }
 
 
@@ -97,5 +120,5 @@ ngx_http_hf_verify_empty(ngx_pool_t *pool, u_char *etag, ngx_uint_t lfs)
 static void
 ngx_http_hf_verify_cleanup(void *data)
 {
-    EVP_MD_CTX_free(data);
+    ngx_http_hf_verify_free(data);
 }
