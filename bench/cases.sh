@@ -9,8 +9,15 @@ timed_get() {
         | jpy '"%s %s" % (r["clients"][0]["time"], r["clients"][0]["bytes"])'
 }
 
-# cpu_ticks PID: user + system time of a process, in clock ticks
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# curl_get URL: "seconds bytes" of one GET by curl, a client that costs
+# little CPU (Python's recv loop took a core's share from the server)
+curl_get() {
+    timeout 120 curl -s -o /dev/null -w '%{time_total} %{size_download}\n' "$1"
+}
+
+# cpu_ticks PID [TID]: user + system time of a process (all its threads),
+# or of one of its threads, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1${2:+/task/$2}/stat"; }
 
 # slashes ARRAY...: "a1/b1/c1, a2/b2/c2, ..." of the arrays named ARRAY...
 slashes() {
@@ -132,11 +139,19 @@ case_2() {
 case_3() {
     local size=$((256 * MiB)) n=32 i side url name r bytes
     local rounds=${BENCH_FANIN_ROUNDS:-3} up_ttfb=() up_time=()
-    local mod_bytes=() mod_first=() mod_med=() mod_last=() mod_tput=()
-    local plain_bytes=() plain_first=() plain_med=() plain_last=() plain_tput=()
+    local wpid loop0 all0 loop1 all1 mod_loop=() mod_pool=() plain_loop=()
+    local ticks=$(getconf CLK_TCK)
+    local mod_bytes=() mod_first=() mod_med=() mod_last=() mod_tput=() mod_spread=()
+    local plain_bytes=() plain_first=() plain_med=() plain_last=() plain_tput=() plain_spread=()
+    local spread
     log "case 3: cold fan-in ($n clients, $((size / MiB)) MiB, $rounds rounds)"
+    workers_cpus 3
+    local order
     for i in $(seq "$rounds"); do
-        for side in mod plain; do
+        # each side first in every other round: the later one runs with
+        # the earlier one's cache files still being written back
+        if [ $((i % 2)) = 1 ]; then order="mod plain"; else order="plain mod"; fi
+        for side in $order; do
             name=fanin-$i-$side.bin
             add_blob "$name" "$size" "$name"
             if [ $side = mod ]; then url=$MOD/hf/$REPO/resolve/$BLOB_COMMIT/$name
@@ -146,6 +161,9 @@ case_3() {
                          and not c['error'] for c in r['clients'])" \
                 < "$OUT/fanin-$i-$side.json")
             [ "$r" = "$n" ] || die "case 3: $r of $n right answers from $url"
+            # the last client's total time / the first client's (first byte)
+            spread=$(jpy "'%.2f' % (max(c['time'] for c in r['clients'])
+                                   / r['clients'][0]['time'])" < "$OUT/fanin-$i-$side.json")
             bytes=$(upstream_bytes "$BLOB_SHA")
             # the upstream's own (the hub's 302, then the CDN), after the count
             set -- $(client --follow "$HUB/$REPO/resolve/$BLOB_COMMIT/$name" \
@@ -159,18 +177,29 @@ case_3() {
             add_blob "cold-$i-$side.bin" "$size" "cold-$i-$side.bin"
             if [ $side = mod ]; then url=$MOD/hf/$REPO/resolve/$BLOB_COMMIT/cold-$i-$side.bin
             else url=$PLAIN/cdn$(cdn_path "$BLOB_COMMIT" "cold-$i-$side.bin"); fi
+            sync    # the fan-in's writes are on disk, not still being written
             if [ "$i" = 1 ]; then profile_start "${side/mod/module}" "profile-3-$side" 2; fi
-            set -- "$@" $(timed_get "$url" | awk -v s="$size" '{ printf "%.0f", s / $1 / 1048576 }')
+            # CPU of the worker's event loop (its main thread) and of the
+            # rest of it (the module's hashing threads), per GiB
+            wpid=$(ngx_worker "${side/mod/module}")
+            loop0=$(cpu_ticks "$wpid" "$wpid"); all0=$(cpu_ticks "$wpid")
+            set -- "$@" $(curl_get "$url" | awk -v s="$size" '{ printf "%.0f", s / $1 / 1048576 }')
+            loop1=$(cpu_ticks "$wpid" "$wpid"); all1=$(cpu_ticks "$wpid")
+            all1=$(calc "($all1 - $all0 - ($loop1 - $loop0)) * 1000 / $ticks * 1024 * $MiB / $size" %.0f)
+            loop1=$(calc "($loop1 - $loop0) * 1000 / $ticks * 1024 * $MiB / $size" %.0f)
             if [ "$i" = 1 ]; then profile_report "profile-3-$side" 12; fi
             if [ $side = mod ]; then
                 mod_bytes+=("$(calc "$bytes / $size" %.2f)")
                 mod_first+=("$1"); mod_med+=("$2"); mod_last+=("$3"); mod_tput+=("$4")
+                mod_spread+=("$spread"); mod_loop+=("$loop1"); mod_pool+=("$all1")
             else
                 plain_bytes+=("$(calc "$bytes / $size" %.2f)")
                 plain_first+=("$1"); plain_med+=("$2"); plain_last+=("$3"); plain_tput+=("$4")
+                plain_spread+=("$spread"); plain_loop+=("$loop1")
             fi
         done
     done
+    workers_cpus 1
     local mb pb ut
     mb=$(printf '%s\n' "${mod_bytes[@]}" | sort -g | tail -1)
     pb=$(printf '%s\n' "${plain_bytes[@]}" | sort -g | tail -1)
@@ -188,6 +217,15 @@ case_3() {
             "$(calc "$mv / $pv" %.2f)" "<= 5 x upstream" \
             "$(verdict "$mv / $ut" '<=' 5)"
     done
+    local ms ps
+    ms=$(medof "${mod_spread[@]}"); ps=$(medof "${plain_spread[@]}")
+    result 3 "cold fan-in: the last client's total time / the first client's" \
+        "$ms" "$ps" "-" "<= 1.2" "$(verdict "$ms" '<=' 1.2)"
+    result 3 "cold GET, 1 client: CPU of the worker's event loop, ms per GiB" \
+        "$(medof "${mod_loop[@]}")" "$(medof "${plain_loop[@]}")" \
+        "$(calc "$(medof "${mod_loop[@]}") / $(medof "${plain_loop[@]}")" %.2f)" "-" "-"
+    result 3 "cold GET, 1 client: CPU of the worker's other threads (hashing), ms per GiB" \
+        "$(medof "${mod_pool[@]}")" "-" "-" "-" "-"
     result 3 "cold GET, 1 client: MiB/s ($((size / MiB)) MiB; upstream alone: $(calc "$size / $MiB / $(medof "${up_time[@]}")" %.0f))" \
         "$(medof "${mod_tput[@]}")" "$(medof "${plain_tput[@]}")" \
         "$(calc "$(medof "${mod_tput[@]}") / $(medof "${plain_tput[@]}")" %.2f)" ">= 0.90" \
@@ -196,6 +234,10 @@ case_3() {
          "${mod_bytes[*]}; plain: ${plain_bytes[*]}. TTFB in ms per round"\
          "(first / median / last client), module: $(slashes mod_first mod_med mod_last);"\
          "plain: $(slashes plain_first plain_med plain_last)."\
+         "Cold GET (one client, curl) in MiB/s per round, module: ${mod_tput[*]};"\
+         "plain: ${plain_tput[*]}; the module's event loop, ms of CPU per GiB:"\
+         "${mod_loop[*]} (plain's worker: ${plain_loop[*]}), its hashing threads:"\
+         "${mod_pool[*]}."\
          "The upstream's own TTFB (the hub's 302, then the CDN's first byte),"\
          "per round: ${up_ttfb[*]} ms; its whole download of the blob: ${up_time[*]} s."
 }

@@ -119,7 +119,8 @@ upstream_idle() {
 # --- nginx instances -----------------------------------------------------------
 #
 # ngx_start NAME HTTP_BODY [MAIN_EXTRA]: nginx -p $OUT/NAME with one worker,
-# pinned to the first CPU when there are two or more; sets PORT_<NAME>.
+# pinned to the first CPU when there are two or more (see workers_cpus);
+# sets PORT_<NAME>.
 
 ngx_conf() {
     local name=$1 body=$2 extra=${3:-} dir=$OUT/$1 affinity=""
@@ -176,6 +177,17 @@ ngx_worker() {
     pgrep -P "$(cat "$OUT/$1/logs/nginx.pid")" | head -1
 }
 
+# workers_cpus MASK: the CPUs every thread of both workers may run on
+# (nginx's thread pools inherit the worker's CPU, so a pinned module's
+# hashing threads would share it: the cold cases free them)
+workers_cpus() {
+    [ "$(nproc)" -ge 2 ] || return 0
+    local name
+    for name in module plain; do
+        taskset -a -p "$1" "$(ngx_worker "$name")" > /dev/null
+    done
+}
+
 # module_http NAME [METADATA_DIR [SIZE]]: the http block of an instance
 # with the module, as conf.example has it
 module_http() {
@@ -185,6 +197,7 @@ module_http() {
     hf_metadata ${2:-$OUT/$1/metadata} size=${3:-1g};
     hf_remote $HUB;
     hf_cache hf_cache;
+    hf_verify_threads ${BENCH_VERIFY_THREADS:-default};
     proxy_connect_timeout 10s;
     proxy_read_timeout 60s;
     server {
