@@ -7,6 +7,13 @@
  * names its claimant's pid: the download of a worker that died is seen
  * as failed.  Each claim bumps the slot's generation, so that a follower
  * notices when its slot went to another download.
+ *
+ * A slot also holds what the claimant learnt of its file from the Hub
+ * (size, etag, type), under the md5 of the file's LMDB key: a GET of the
+ * same file at the same commit that arrives while the download runs
+ * follows it without asking the Hub again (the file at a commit never
+ * changes), so that a fan-in costs one metadata request, not one per
+ * client.
  */
 
 
@@ -18,6 +25,7 @@
 #define NGX_HTTP_HF_FILLS        256
 #define NGX_HTTP_HF_FILL_PATH    512
 #define NGX_HTTP_HF_FILL_REUSE   10     /* s before an ended slot is reused */
+#define NGX_HTTP_HF_FILL_TYPE    128    /* a longer Content-Type: no memo */
 
 
 typedef struct {
@@ -29,6 +37,15 @@ typedef struct {
     ngx_atomic_t                progress;
     u_char                      key[NGX_HTTP_CACHE_KEY_LEN];
     u_char                      path[NGX_HTTP_HF_FILL_PATH];
+
+    /* the file at a commit, as the claimant's metadata request found it */
+    u_char                      file_key[NGX_HTTP_CACHE_KEY_LEN];
+    off_t                       size;
+    ngx_uint_t                  flags;
+    u_char                      etag[NGX_HTTP_HF_SHA256_LEN + 1];
+    size_t                      type_len;
+    u_char                      type[NGX_HTTP_HF_FILL_TYPE];
+    unsigned                    has_file:1;
 } ngx_http_hf_fill_slot_t;
 
 
@@ -49,6 +66,8 @@ struct ngx_http_hf_fill_s {
 static ngx_int_t ngx_http_hf_fills_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_hf_fill_release(void *data);
+static void ngx_http_hf_fill_set_file(ngx_http_hf_fill_slot_t *slot,
+    ngx_http_hf_ctx_t *ctx);
 
 
 ngx_int_t
@@ -175,6 +194,7 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     if (found == NULL && free) {
         found = free;
         ngx_memcpy(found->key, key, NGX_HTTP_CACHE_KEY_LEN);
+        ngx_http_hf_fill_set_file(found, ctx);
         found->pid = (ngx_atomic_uint_t) ngx_pid;
         found->written = 0;
         found->body_start = 0;
@@ -217,6 +237,96 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hf fills: claimed the download of \"%V\"",
                    &ctx->cache_key);
+
+    return NGX_OK;
+}
+
+
+/* what the claimant knows of the file, for those who ask for it by name */
+
+static void
+ngx_http_hf_fill_set_file(ngx_http_hf_fill_slot_t *slot, ngx_http_hf_ctx_t *ctx)
+{
+    slot->has_file = 0;
+
+    if (ctx->file_key.len == 0
+        || ctx->file.content_type.len > NGX_HTTP_HF_FILL_TYPE)
+    {
+        return;
+    }
+
+    ngx_http_hf_cache_key_md5(&ctx->file_key, slot->file_key);
+    slot->size = ctx->file.size;
+    slot->flags = ctx->file.flags;
+    ngx_memcpy(slot->etag, ctx->file.etag, sizeof(slot->etag));
+    slot->type_len = ctx->file.content_type.len;
+    ngx_memcpy(slot->type, ctx->file.content_type.data, slot->type_len);
+    slot->has_file = 1;
+}
+
+
+ngx_int_t
+ngx_http_hf_fill_find_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    u_char                    key[NGX_HTTP_CACHE_KEY_LEN];
+    ngx_uint_t                i;
+    ngx_slab_pool_t          *shpool;
+    ngx_http_hf_fills_sh_t   *sh;
+    ngx_http_hf_main_conf_t  *hmcf;
+    ngx_http_hf_fill_slot_t  *slot;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
+
+    if (hmcf->fills_zone == NULL || ctx->conf->cache_unusable
+        || ctx->file_key.len == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_hf_cache_key_md5(&ctx->file_key, key);
+
+    shpool = (ngx_slab_pool_t *) hmcf->fills_zone->shm.addr;
+    sh = shpool->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < NGX_HTTP_HF_FILLS; i++) {
+        slot = &sh->slots[i];
+
+        if ((slot->state == NGX_HTTP_HF_FILL_STARTING
+             || slot->state == NGX_HTTP_HF_FILL_RUNNING)
+            && slot->has_file
+            && ngx_memcmp(slot->file_key, key, NGX_HTTP_CACHE_KEY_LEN) == 0
+            && ngx_http_hf_pid_alive((ngx_pid_t) slot->pid))
+        {
+            break;
+        }
+    }
+
+    if (i == NGX_HTTP_HF_FILLS) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ctx->file.size = slot->size;
+    ctx->file.flags = slot->flags;
+    ngx_memcpy(ctx->file.etag, slot->etag, sizeof(slot->etag));
+    ctx->file.content_type.len = slot->type_len;
+    ctx->file.content_type.data = ngx_pnalloc(r->pool, slot->type_len + 1);
+
+    if (ctx->file.content_type.data) {
+        ngx_memcpy(ctx->file.content_type.data, slot->type, slot->type_len);
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (ctx->file.content_type.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf fills: \"%V\" is downloading in slot %ui",
+                   &ctx->file_key, i);
 
     return NGX_OK;
 }

@@ -47,6 +47,13 @@ ngx_int_t ngx_http_hf_fills_init(ngx_conf_t *cf,
 ngx_int_t ngx_http_hf_fill_claim(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 
+/*
+ * A download in progress of ctx's file (ctx->file_key: this file at this
+ * commit): NGX_OK, and ctx->file is what its claimant learnt from the Hub.
+ */
+ngx_int_t ngx_http_hf_fill_find_file(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+
 /* the claimant's download: its file, its progress, its end */
 void ngx_http_hf_fill_progress(ngx_http_request_t *sr,
     ngx_http_hf_fetch_t *f);

@@ -37,6 +37,8 @@ static void ngx_http_hf_follow_poll_handler(ngx_event_t *ev);
 static void ngx_http_hf_follow_write_handler(ngx_http_request_t *r);
 static void ngx_http_hf_follow_step(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
+static void ngx_http_hf_follow_wait(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_follow_open(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_follow_send(ngx_http_request_t *r,
@@ -192,8 +194,7 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         }
 
         if (r->buffered || c->buffered) {
-            r->write_event_handler = ngx_http_hf_follow_write_handler;
-            ngx_add_timer(&fw->poll, NGX_HTTP_HF_FOLLOW_POLL);
+            ngx_http_hf_follow_wait(r, ctx);
             return;
         }
     }
@@ -243,8 +244,34 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return;
     }
 
+    ngx_http_hf_follow_wait(r, ctx);
+}
+
+
+/*
+ * Until the client takes more or the download writes more: the write
+ * event is armed (a request that never went through a subrequest has not
+ * had it armed, and without it a full socket buffer stalls it), and the
+ * poll timer looks at the download again.
+ */
+
+static void
+ngx_http_hf_follow_wait(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
     r->write_event_handler = ngx_http_hf_follow_write_handler;
-    ngx_add_timer(&fw->poll, NGX_HTTP_HF_FOLLOW_POLL);
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (ngx_handle_write_event(r->connection->write, clcf->send_lowat)
+        != NGX_OK)
+    {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    ngx_add_timer(&ctx->follow->poll, NGX_HTTP_HF_FOLLOW_POLL);
 }
 
 

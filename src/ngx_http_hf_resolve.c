@@ -50,6 +50,8 @@ static ngx_int_t ngx_http_hf_resolve_lookup(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
+static ngx_int_t ngx_http_hf_resolve_downloading(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_meta(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_resolve_meta_done(ngx_http_request_t *r,
@@ -120,7 +122,9 @@ ngx_http_hf_resolve_run(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
     case NGX_HTTP_HF_START:
 
-        if (ngx_http_hf_resolve_lookup(r, ctx) == NGX_OK) {
+        if (ngx_http_hf_resolve_lookup(r, ctx) == NGX_OK
+            || ngx_http_hf_resolve_downloading(r, ctx) == NGX_OK)
+        {
             return ngx_http_hf_resolve_serve(r, ctx, NULL, 1);
         }
 
@@ -202,6 +206,40 @@ ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     }
 
     ctx->have_file = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A whole GET of a file at a known, fresh commit that another request is
+ * downloading: what that download's metadata request found is this
+ * file's metadata too (a file at a commit never changes), so the request
+ * follows the download without asking the Hub itself.  Not for HEAD or
+ * ranges, which ask the Hub as before.
+ */
+
+static ngx_int_t
+ngx_http_hf_resolve_downloading(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    if (r->method != NGX_HTTP_GET || r->headers_in.range != NULL
+        || !ctx->have_commit || ctx->revision_stale || ctx->no_follow
+        || ctx->file_key.len == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_hf_fill_find_file(r, ctx) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_hf_resolve_keys(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf resolve: \"%V\" follows a download, no metadata "
+                   "request", &ctx->target.path);
 
     return NGX_OK;
 }

@@ -128,3 +128,74 @@ is sha256_hex($b // ''), $add->{sha256}, 'the late client: the right bytes';
 is sha256_hex($one // ''), $add->{sha256}, 'the first client: the right bytes';
 is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
 like error_log_text(), qr/hf follow: "hf:file:public:$add->{sha256}" from/, 'it followed the download';
+
+
+
+=== TEST 4: clients that follow a download ask the Hub nothing: one metadata request for all, by commit and by branch; HEAD and ranges still ask
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- timeout: 30
+--- perl
+my ($add, $url, $first) = main::start_download({ chunk => 65536, delay_ms => 100 }, 300000);
+my $meta = sub { hub_count('hub', '*', '/resolve/[^/]+/big\.bin') };
+is $meta->(), 1, 'the first client asked the Hub for the metadata';
+# the branch, resolved by another file: followers by branch know its commit
+is http_head('/hf/test-org/tiny-model/resolve/main/config.json')->{status}, 200, 'main resolved';
+my $branch = "/hf/test-org/tiny-model/resolve/main/big.bin";
+my @followers = ((map { start_get($url) } 1 .. 3), (map { start_get($branch) } 1 .. 2));
+my @bodies;
+for my $s (@followers) {
+    my $raw = '';
+    my ($h, $b) = main::read_more($s, \$raw, undef, 20);
+    like $h, qr{^HTTP/1\.1 200}, 'a follower: 200';
+    like $h, qr{\r\nX-Repo-Commit: $add->{commit}\r\n}i, 'a follower: the commit';
+    like $h, qr{\r\nETag: "$add->{sha256}"\r\n}i, 'a follower: the ETag';
+    push @bodies, $b // '';
+}
+is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 5, 'every follower: the right bytes';
+my $raw1 = '';
+my (undef, $one) = main::read_more($first, \$raw1, undef, 20);
+is sha256_hex($one // ''), $add->{sha256}, 'the first client: the right bytes';
+is $meta->(), 1, 'one metadata request for the six of them';
+is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
+# another file downloading: a HEAD and a range of it ask the Hub
+my $add2 = hub_control('add_file', { kind => 'model', repo => 'test-org/tiny-model', path => 'big2.bin',
+                                     size => $::Size, lfs => JSON::PP::true(), seed => 'follow-2' });
+my $url2 = "/hf/test-org/tiny-model/resolve/$add2->{commit}/big2.bin";
+hub_control('fault', { server => 'cdn', match => '^/lfs/', kind => 'slow', count => 1,
+                       chunk => 65536, delay_ms => 100 });
+my $first2 = start_get($url2);
+Test::Nginx::Hf::_wait_until(10, sub { hub_count('cdn', 'GET', '^/lfs/') >= 2 }) or die "no second download\n";
+my $meta2 = sub { hub_count('hub', '*', '/resolve/[^/]+/big2\.bin') };
+is http_head($url2)->{status}, 200, 'HEAD during the download';
+is http_get($url2, [['Range', 'bytes=0-99']])->{status}, 206, 'a range during the download';
+is $meta2->(), 3, 'HEAD and the range asked the Hub, as the first client did';
+my $raw3 = '';
+my (undef, $two) = main::read_more($first2, \$raw3, undef, 20);
+is sha256_hex($two // ''), $add2->{sha256}, 'that download: the right bytes';
+
+
+
+=== TEST 5: a follower whose client reads slowly gets every byte (the client's socket fills up, the request waits for it to drain)
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- timeout: 40
+--- perl
+my $size = 12 * 1024 * 1024;
+my $add = hub_control('add_file', { kind => 'model', repo => 'test-org/tiny-model', path => 'big3.bin',
+                                    size => $size, lfs => JSON::PP::true(), seed => 'follow-3' });
+my $url = "/hf/test-org/tiny-model/resolve/$add->{commit}/big3.bin";
+hub_control('fault', { server => 'cdn', match => '^/lfs/', kind => 'slow', count => 1,
+                       chunk => 262144, delay_ms => 60 });
+my $first = start_get($url);
+Test::Nginx::Hf::_wait_until(10, sub { main::cdn_bytes() >= 1048576 }) or die "the download did not start\n";
+my $slow = start_get($url);
+sleep 2;        # not reading: nginx's writes to it fill the socket buffers
+my ($raw, $raw1) = ('', '');
+my ($h, $b) = main::read_more($slow, \$raw, undef, 20);
+like $h, qr{^HTTP/1\.1 200}, 'the slow client: 200';
+is length($b // ''), $size, 'the slow client: every byte';
+is sha256_hex($b // ''), $add->{sha256}, 'the slow client: the right bytes';
+my (undef, $one) = main::read_more($first, \$raw1, undef, 20);
+is sha256_hex($one // ''), $add->{sha256}, 'the first client: the right bytes';
+is hub_count('hub', '*', '/resolve/[^/]+/big3\.bin'), 1, 'it followed without asking the Hub';
