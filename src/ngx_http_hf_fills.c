@@ -273,7 +273,7 @@ ngx_http_hf_fill_find_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     ngx_slab_pool_t          *shpool;
     ngx_http_hf_fills_sh_t   *sh;
     ngx_http_hf_main_conf_t  *hmcf;
-    ngx_http_hf_fill_slot_t  *slot;
+    ngx_http_hf_fill_slot_t  *slot, *found;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
 
@@ -288,6 +288,8 @@ ngx_http_hf_fill_find_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     shpool = (ngx_slab_pool_t *) hmcf->fills_zone->shm.addr;
     sh = shpool->data;
 
+    found = NULL;
+
     ngx_shmtx_lock(&shpool->mutex);
 
     for (i = 0; i < NGX_HTTP_HF_FILLS; i++) {
@@ -299,23 +301,25 @@ ngx_http_hf_fill_find_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
             && ngx_memcmp(slot->file_key, key, NGX_HTTP_CACHE_KEY_LEN) == 0
             && ngx_http_hf_pid_alive((ngx_pid_t) slot->pid))
         {
+            found = slot;
             break;
         }
     }
 
-    if (i == NGX_HTTP_HF_FILLS) {
+    if (found == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_DECLINED;
     }
 
-    ctx->file.size = slot->size;
-    ctx->file.flags = slot->flags;
-    ngx_memcpy(ctx->file.etag, slot->etag, sizeof(slot->etag));
-    ctx->file.content_type.len = slot->type_len;
-    ctx->file.content_type.data = ngx_pnalloc(r->pool, slot->type_len + 1);
+    ctx->file.size = found->size;
+    ctx->file.flags = found->flags;
+    ngx_memcpy(ctx->file.etag, found->etag, sizeof(found->etag));
+    ctx->file.content_type.len = found->type_len;
+    ctx->file.content_type.data = ngx_pnalloc(r->pool, found->type_len + 1);
 
     if (ctx->file.content_type.data) {
-        ngx_memcpy(ctx->file.content_type.data, slot->type, slot->type_len);
+        ngx_memcpy(ctx->file.content_type.data, found->type,
+                   found->type_len);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
