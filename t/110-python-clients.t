@@ -228,6 +228,7 @@ our @Files = (
     ['space', 'test-org/tiny-space', 'main', 'with space & more.txt'],
     ['space', 'test-org/tiny-space', 'v1.0', 'app.py'],
     ['space', 'test-org/tiny-space', 'v1.0', 'README.md'],
+    ['space', 'test-org/tiny-space', 'v1.0', 'demo-v1.safetensors'],
     ['space', 'test-org/tiny-space', 'refs/pr/1', 'pr-only.txt'],
     ['space', 'test-org/tiny-space', 'refs/pr/1', 'with space & more.txt'],
     ['space', 'test-org/tiny-space', 'refs/pr/1', 'demo.safetensors'],

@@ -189,6 +189,8 @@ def build_fixtures():
     tagged("space", "test-org/tiny-space", T0 + 4 * DAY, {
         "app.py": reg("print('hello from tiny-space v1.0')\n"),
         "README.md": space_readme,
+        # an LFS file only the tag has (main dropped it): LFS by tag
+        "demo-v1.safetensors": ("lfs", GenSource("space-demo-v1", 90000)),
     }, {
         "app.py": reg("print('hello from tiny-space')\n"),
         "README.md": space_readme,
