@@ -27,6 +27,11 @@
 #define NGX_HTTP_HF_FILL_REUSE   10     /* s before an ended slot is reused */
 #define NGX_HTTP_HF_FILL_TYPE    128    /* a longer Content-Type: no memo */
 
+/* claimed, and not ended: a download (if its worker lives) */
+#define ngx_http_hf_fill_busy(state)                                          \
+    ((state) == NGX_HTTP_HF_FILL_STARTING                                     \
+     || (state) == NGX_HTTP_HF_FILL_RUNNING)
+
 
 typedef struct {
     ngx_atomic_t                state;
@@ -65,6 +70,8 @@ struct ngx_http_hf_fill_s {
 
 static ngx_int_t ngx_http_hf_fills_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_uint_t ngx_http_hf_fill_live(ngx_http_request_t *r,
+    ngx_http_hf_fill_slot_t *slot, ngx_uint_t i);
 static void ngx_http_hf_fill_release(void *data);
 static void ngx_http_hf_fill_set_file(ngx_http_hf_fill_slot_t *slot,
     ngx_http_hf_ctx_t *ctx);
@@ -120,6 +127,35 @@ ngx_http_hf_fills_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/*
+ * Under the zone's mutex: whether slot i is a download that runs.  One
+ * whose worker is gone is marked failed here, so that its followers
+ * abort and the slot can be claimed again.
+ */
+
+static ngx_uint_t
+ngx_http_hf_fill_live(ngx_http_request_t *r, ngx_http_hf_fill_slot_t *slot,
+    ngx_uint_t i)
+{
+    if (!ngx_http_hf_fill_busy(slot->state)) {
+        return 0;
+    }
+
+    if (ngx_http_hf_pid_alive((ngx_pid_t) slot->pid)) {
+        return 1;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf fills: slot %ui failed: worker %P is gone",
+                   i, (ngx_pid_t) slot->pid);
+
+    slot->state = NGX_HTTP_HF_FILL_FAILED;
+    slot->progress = ngx_time();
+
+    return 0;
+}
+
+
 ngx_int_t
 ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
@@ -157,21 +193,7 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     for (i = 0; i < NGX_HTTP_HF_FILLS; i++) {
         slot = &sh->slots[i];
 
-        if ((slot->state == NGX_HTTP_HF_FILL_STARTING
-             || slot->state == NGX_HTTP_HF_FILL_RUNNING)
-            && !ngx_http_hf_pid_alive((ngx_pid_t) slot->pid))
-        {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "hf fills: slot %ui failed: worker %P is gone",
-                           i, (ngx_pid_t) slot->pid);
-
-            slot->state = NGX_HTTP_HF_FILL_FAILED;
-            slot->progress = ngx_time();
-        }
-
-        if (slot->state == NGX_HTTP_HF_FILL_STARTING
-            || slot->state == NGX_HTTP_HF_FILL_RUNNING)
-        {
+        if (ngx_http_hf_fill_live(r, slot, i)) {
             if (ngx_memcmp(slot->key, key, NGX_HTTP_CACHE_KEY_LEN) == 0) {
                 found = slot;
                 break;
@@ -295,11 +317,9 @@ ngx_http_hf_fill_find_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     for (i = 0; i < NGX_HTTP_HF_FILLS; i++) {
         slot = &sh->slots[i];
 
-        if ((slot->state == NGX_HTTP_HF_FILL_STARTING
-             || slot->state == NGX_HTTP_HF_FILL_RUNNING)
-            && slot->has_file
+        if (slot->has_file
             && ngx_memcmp(slot->file_key, key, NGX_HTTP_CACHE_KEY_LEN) == 0
-            && ngx_http_hf_pid_alive((ngx_pid_t) slot->pid))
+            && ngx_http_hf_fill_live(r, slot, i))
         {
             found = slot;
             break;
@@ -505,8 +525,7 @@ ngx_http_hf_fill_read(ngx_http_request_t *r, ngx_http_hf_fill_t *fill,
         return NGX_DECLINED;
     }
 
-    if ((view->state == NGX_HTTP_HF_FILL_STARTING
-         || view->state == NGX_HTTP_HF_FILL_RUNNING)
+    if (ngx_http_hf_fill_busy(view->state)
         && !ngx_http_hf_pid_alive((ngx_pid_t) slot->pid))
     {
         view->state = NGX_HTTP_HF_FILL_FAILED;
