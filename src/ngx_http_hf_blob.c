@@ -162,14 +162,7 @@ ngx_http_hf_blob_header(ngx_http_request_t *r, ngx_http_hf_fetch_t *f)
             ngx_http_hf_blob_clean_temp(r, f);
         }
 
-        f->md = ngx_http_hf_verify_start(r->pool,
-                                         ctx->file.flags
-                                         & NGX_HTTP_HF_FILE_LFS,
-                                         ctx->file.size);
-        if (f->md == NULL) {
-            return NGX_ERROR;
-        }
-
+        /* the hash starts with the body: see blob_input_init() */
         f->verifying = 1;
 
         if (ngx_http_hf_metrics_fill_start(r, f) != NGX_OK) {
@@ -239,10 +232,13 @@ ngx_http_hf_blob_input_init(void *data)
     ngx_http_request_t *r = data;
 
     ngx_int_t             rc;
+    ngx_uint_t            lfs;
     ngx_event_pipe_t     *p;
+    ngx_http_hf_ctx_t    *ctx;
     ngx_http_hf_fetch_t  *f;
 
     f = ngx_http_hf_fetch_get(r);
+    ctx = f->request;
 
     rc = f->input_filter_init(data);
     if (rc != NGX_OK) {
@@ -256,33 +252,30 @@ ngx_http_hf_blob_input_init(void *data)
     f->input_filter = p->input_filter;
     p->input_filter = ngx_http_hf_blob_input;
 
-#if (NGX_THREADS)
-    {
-    ngx_http_hf_ctx_t  *ctx;
+    lfs = ctx->file.flags & NGX_HTTP_HF_FILE_LFS;
 
-    ctx = f->request;
+#if (NGX_THREADS)
 
     /*
      * A download the pipe writes to a cache file whole is hashed in the
      * thread pool, from that file; a small one is not worth a task.
      */
 
-    if (f->verifying && p->cacheable && r->cache && ctx->conf->verify_pool
+    if (p->cacheable && r->cache && ctx->conf->verify_pool
         && ctx->file.size >= NGX_HTTP_HF_HASH_IN_POOL)
     {
-        f->hasher = ngx_http_hf_hasher_create(r, ctx->conf->verify_pool,
-                                              ctx->file.flags
-                                              & NGX_HTTP_HF_FILE_LFS,
+        f->hasher = ngx_http_hf_hasher_create(r, ctx->conf->verify_pool, lfs,
                                               ctx->file.size, p->temp_file,
                                               r->cache->body_start);
-        if (f->hasher == NULL) {
-            return NGX_ERROR;
-        }
+
+        return f->hasher ? NGX_OK : NGX_ERROR;
     }
-    }
+
 #endif
 
-    return NGX_OK;
+    f->md = ngx_http_hf_verify_start(r->pool, lfs, ctx->file.size);
+
+    return f->md ? NGX_OK : NGX_ERROR;
 }
 
 
