@@ -145,6 +145,8 @@ case_3() {
     local plain_bytes=() plain_first=() plain_med=() plain_last=() plain_tput=() plain_spread=()
     local spread
     log "case 3: cold fan-in ($n clients, $((size / MiB)) MiB, $rounds rounds)"
+    gcc -O2 -pthread -o "$OUT/fanin" "$ROOT/bench/fanin.c" -lcrypto \
+        || die "cannot build fanin"
     workers_cpus 3
     local order
     for i in $(seq "$rounds"); do
@@ -156,7 +158,7 @@ case_3() {
             add_blob "$name" "$size" "$name"
             if [ $side = mod ]; then url=$MOD/hf/$REPO/resolve/$BLOB_COMMIT/$name
             else url=$PLAIN/cdn$(cdn_path "$BLOB_COMMIT" "$name"); fi
-            client --clients "$n" --hash "$url" > "$OUT/fanin-$i-$side.json"
+            timeout 600 "$OUT/fanin" -c "$n" "$url" > "$OUT/fanin-$i-$side.json"
             r=$(jpy "sum(c['status'] == 200 and c['sha256'] == '$BLOB_SHA'
                          and not c['error'] for c in r['clients'])" \
                 < "$OUT/fanin-$i-$side.json")

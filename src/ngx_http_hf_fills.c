@@ -26,11 +26,16 @@
 #define NGX_HTTP_HF_FILL_PATH    512
 #define NGX_HTTP_HF_FILL_REUSE   10     /* s before an ended slot is reused */
 #define NGX_HTTP_HF_FILL_TYPE    128    /* a longer Content-Type: no memo */
+#define NGX_HTTP_HF_FILL_WAKE    (256 * 1024)  /* bytes between wake-ups */
 
-/* claimed, and not ended: a download (if its worker lives) */
+/* claimed, and not ended: a download or a question (if its worker lives) */
 #define ngx_http_hf_fill_busy(state)                                          \
     ((state) == NGX_HTTP_HF_FILL_STARTING                                     \
-     || (state) == NGX_HTTP_HF_FILL_RUNNING)
+     || (state) == NGX_HTTP_HF_FILL_RUNNING                                   \
+     || (state) == NGX_HTTP_HF_FILL_ASKING)
+
+/* ngx_http_hf_fill_new() could not allocate */
+#define NGX_HTTP_HF_FILL_ERROR   ((ngx_http_hf_fill_t *) -1)
 
 
 typedef struct {
@@ -64,14 +69,26 @@ struct ngx_http_hf_fill_s {
     ngx_atomic_uint_t           generation;
     ngx_slab_pool_t            *shpool;
     ngx_log_t                  *log;          /* the claimant's connection */
+    off_t                       woken;        /* written, at the last wake */
     unsigned                    claimant:1;
 };
+
+
+/* this worker's followers that wait for each slot to change */
+static ngx_queue_t  ngx_http_hf_fill_waiters[NGX_HTTP_HF_FILLS];
 
 
 static ngx_int_t ngx_http_hf_fills_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_uint_t ngx_http_hf_fill_live(ngx_http_request_t *r,
     ngx_http_hf_fill_slot_t *slot, ngx_uint_t i);
+static ngx_http_hf_fill_slot_t *ngx_http_hf_fill_search(ngx_http_request_t *r,
+    ngx_http_hf_fills_sh_t *sh, u_char *key, ngx_uint_t by_file,
+    ngx_http_hf_fill_slot_t **free);
+static ngx_http_hf_fill_t *ngx_http_hf_fill_new(ngx_http_request_t *r);
+static void ngx_http_hf_fill_end(ngx_http_hf_fill_t *fill,
+    ngx_http_hf_fill_state_e state);
+static void ngx_http_hf_fill_wake(ngx_http_hf_fill_t *fill);
 static void ngx_http_hf_fill_release(void *data);
 static void ngx_http_hf_fill_set_file(ngx_http_hf_fill_slot_t *slot,
     ngx_http_hf_ctx_t *ctx);
@@ -128,9 +145,9 @@ ngx_http_hf_fills_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 /*
- * Under the zone's mutex: whether slot i is a download that runs.  One
- * whose worker is gone is marked failed here, so that its followers
- * abort and the slot can be claimed again.
+ * Under the zone's mutex: whether slot i is a download that runs, or a
+ * question on its way.  One whose worker is gone is marked failed here,
+ * so that its followers abort and the slot can be claimed again.
  */
 
 static ngx_uint_t
@@ -156,47 +173,32 @@ ngx_http_hf_fill_live(ngx_http_request_t *r, ngx_http_hf_fill_slot_t *slot,
 }
 
 
-ngx_int_t
-ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+/*
+ * Under the zone's mutex: the live slot of the blob with this key (by_file
+ * is 0), or of the file with this key, downloading or being asked for
+ * (by_file is 1); and in *free, if wanted, the first slot free to claim.
+ */
+
+static ngx_http_hf_fill_slot_t *
+ngx_http_hf_fill_search(ngx_http_request_t *r, ngx_http_hf_fills_sh_t *sh,
+    u_char *key, ngx_uint_t by_file, ngx_http_hf_fill_slot_t **free)
 {
-    u_char                    key[NGX_HTTP_CACHE_KEY_LEN];
     ngx_uint_t                i;
-    ngx_slab_pool_t          *shpool;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_hf_fill_t       *fill;
-    ngx_http_hf_fills_sh_t   *sh;
-    ngx_http_hf_main_conf_t  *hmcf;
-    ngx_http_hf_fill_slot_t  *slot, *found, *free;
-
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
-
-    if (hmcf->fills_zone == NULL || ctx->conf->cache_unusable) {
-        return NGX_DECLINED;
-    }
-
-    fill = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_fill_t));
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-
-    if (fill == NULL || cln == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_hf_cache_key_md5(&ctx->cache_key, key);
-
-    shpool = (ngx_slab_pool_t *) hmcf->fills_zone->shm.addr;
-    sh = shpool->data;
-    found = NULL;
-    free = NULL;
-
-    ngx_shmtx_lock(&shpool->mutex);
+    ngx_http_hf_fill_slot_t  *slot;
 
     for (i = 0; i < NGX_HTTP_HF_FILLS; i++) {
         slot = &sh->slots[i];
 
         if (ngx_http_hf_fill_live(r, slot, i)) {
-            if (ngx_memcmp(slot->key, key, NGX_HTTP_CACHE_KEY_LEN) == 0) {
-                found = slot;
-                break;
+
+            if (by_file
+                ? (slot->has_file || slot->state == NGX_HTTP_HF_FILL_ASKING)
+                  && ngx_memcmp(slot->file_key, key, NGX_HTTP_CACHE_KEY_LEN)
+                     == 0
+                : slot->state != NGX_HTTP_HF_FILL_ASKING
+                  && ngx_memcmp(slot->key, key, NGX_HTTP_CACHE_KEY_LEN) == 0)
+            {
+                return slot;
             }
 
             continue;
@@ -204,13 +206,117 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
         /* a free slot, or one that ended a while ago (followers done) */
 
-        if (free == NULL
+        if (free && *free == NULL
             && (slot->state == NGX_HTTP_HF_FILL_FREE
                 || ngx_time() - (time_t) slot->progress
                    > NGX_HTTP_HF_FILL_REUSE))
         {
-            free = slot;
+            *free = slot;
         }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * A request's handle on a slot, released with the request: NULL when
+ * there is nothing to claim or follow (no zone, or a cache that cannot
+ * be written), NGX_HTTP_HF_FILL_ERROR when out of memory.
+ */
+
+static ngx_http_hf_fill_t *
+ngx_http_hf_fill_new(ngx_http_request_t *r)
+{
+    ngx_http_hf_ctx_t        *ctx;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_hf_fill_t       *fill;
+    ngx_http_hf_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hf_module);
+
+    if (hmcf->fills_zone == NULL || ctx->conf->cache_unusable) {
+        return NULL;
+    }
+
+    fill = ngx_pcalloc(r->pool, sizeof(ngx_http_hf_fill_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (fill == NULL || cln == NULL) {
+        return NGX_HTTP_HF_FILL_ERROR;
+    }
+
+    fill->shpool = (ngx_slab_pool_t *) hmcf->fills_zone->shm.addr;
+    fill->log = r->connection->log;
+
+    cln->handler = ngx_http_hf_fill_release;
+    cln->data = fill;
+
+    return fill;
+}
+
+
+/* under the zone's mutex: the claim ends, unless the slot is another's */
+
+static void
+ngx_http_hf_fill_end(ngx_http_hf_fill_t *fill, ngx_http_hf_fill_state_e state)
+{
+    ngx_http_hf_fill_slot_t  *slot;
+
+    slot = fill->slot;
+
+    if (slot->generation == fill->generation
+        && ngx_http_hf_fill_busy(slot->state))
+    {
+        slot->state = state;
+        slot->progress = ngx_time();
+
+        ngx_http_hf_fill_wake(fill);
+    }
+}
+
+
+ngx_int_t
+ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    u_char                    key[NGX_HTTP_CACHE_KEY_LEN];
+    ngx_http_hf_fill_t       *fill;
+    ngx_http_hf_fills_sh_t   *sh;
+    ngx_http_hf_fill_slot_t  *found, *free;
+
+    if (ctx->fill) {
+        /* the question this request claimed */
+        fill = ctx->fill;
+        free = fill->slot;
+
+    } else {
+        fill = ngx_http_hf_fill_new(r);
+
+        if (fill == NULL) {
+            return NGX_DECLINED;
+        }
+
+        if (fill == NGX_HTTP_HF_FILL_ERROR) {
+            return NGX_ERROR;
+        }
+
+        free = NULL;
+    }
+
+    ngx_http_hf_cache_key_md5(&ctx->cache_key, key);
+
+    sh = fill->shpool->data;
+
+    ngx_shmtx_lock(&fill->shpool->mutex);
+
+    found = ngx_http_hf_fill_search(r, sh, key, 0, free ? NULL : &free);
+
+    if (found == NULL && free && fill->claimant
+        && free->generation != fill->generation)
+    {
+        /* the question's slot went to another request (its worker hung) */
+        free = NULL;
     }
 
     if (found == NULL && free) {
@@ -222,25 +328,38 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         found->body_start = 0;
         found->path[0] = '\0';
         found->progress = ngx_time();
-        found->generation++;
+
+        if (!fill->claimant) {
+            found->generation++;
+        }
+
         ngx_memory_barrier();
         found->state = NGX_HTTP_HF_FILL_STARTING;
 
         fill->claimant = 1;
+        fill->generation = found->generation;
+        fill->slot = found;
+
+        /* those who waited for the question find the download now */
+        ngx_http_hf_fill_wake(fill);
+
+    } else if (fill->claimant) {
+        /* the blob downloads for another file, or no slot: not asking */
+        ngx_http_hf_fill_end(fill, NGX_HTTP_HF_FILL_FREE);
+        fill->claimant = 0;
     }
 
     if (found) {
         fill->slot = found;
         fill->generation = found->generation;
-        fill->shpool = shpool;
-        fill->log = r->connection->log;
     }
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    ngx_shmtx_unlock(&fill->shpool->mutex);
 
     if (found == NULL) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "hf fills: no slot for \"%V\"", &ctx->cache_key);
+        ctx->fill = NULL;
         return NGX_DECLINED;
     }
 
@@ -252,9 +371,6 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
                        &ctx->cache_key);
         return NGX_BUSY;
     }
-
-    cln->handler = ngx_http_hf_fill_release;
-    cln->data = fill;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hf fills: claimed the download of \"%V\"",
@@ -288,71 +404,143 @@ ngx_http_hf_fill_set_file(ngx_http_hf_fill_slot_t *slot, ngx_http_hf_ctx_t *ctx)
 
 
 ngx_int_t
-ngx_http_hf_fill_find_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+ngx_http_hf_fill_find_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_uint_t ask)
 {
     u_char                    key[NGX_HTTP_CACHE_KEY_LEN];
-    ngx_uint_t                i;
-    ngx_slab_pool_t          *shpool;
+    ngx_int_t                 rc;
+    ngx_http_hf_fill_t       *fill;
     ngx_http_hf_fills_sh_t   *sh;
-    ngx_http_hf_main_conf_t  *hmcf;
-    ngx_http_hf_fill_slot_t  *slot, *found;
+    ngx_http_hf_fill_slot_t  *found, *free;
 
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hf_module);
-
-    if (hmcf->fills_zone == NULL || ctx->conf->cache_unusable
-        || ctx->file_key.len == 0)
-    {
+    if (ctx->file_key.len == 0) {
         return NGX_DECLINED;
+    }
+
+    fill = ngx_http_hf_fill_new(r);
+
+    if (fill == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (fill == NGX_HTTP_HF_FILL_ERROR) {
+        return NGX_ERROR;
     }
 
     ngx_http_hf_cache_key_md5(&ctx->file_key, key);
 
-    shpool = (ngx_slab_pool_t *) hmcf->fills_zone->shm.addr;
-    sh = shpool->data;
+    sh = fill->shpool->data;
+    free = NULL;
+    rc = NGX_DECLINED;
 
-    found = NULL;
+    ngx_shmtx_lock(&fill->shpool->mutex);
 
-    ngx_shmtx_lock(&shpool->mutex);
+    found = ngx_http_hf_fill_search(r, sh, key, 1, ask ? &free : NULL);
 
-    for (i = 0; i < NGX_HTTP_HF_FILLS; i++) {
-        slot = &sh->slots[i];
+    if (found && found->state == NGX_HTTP_HF_FILL_ASKING) {
 
-        if (slot->has_file
-            && ngx_memcmp(slot->file_key, key, NGX_HTTP_CACHE_KEY_LEN) == 0
-            && ngx_http_hf_fill_live(r, slot, i))
-        {
-            found = slot;
-            break;
+        if (ask) {
+            fill->slot = found;
+            fill->generation = found->generation;
+            rc = NGX_BUSY;
         }
+
+    } else if (found) {
+        ctx->file.size = found->size;
+        ctx->file.flags = found->flags;
+        ngx_memcpy(ctx->file.etag, found->etag, sizeof(found->etag));
+        ctx->file.content_type.len = found->type_len;
+        ctx->file.content_type.data = ngx_pnalloc(r->pool,
+                                                  found->type_len + 1);
+
+        if (ctx->file.content_type.data) {
+            ngx_memcpy(ctx->file.content_type.data, found->type,
+                       found->type_len);
+        }
+
+        rc = NGX_OK;
+
+    } else if (free) {
+        /* this request asks the Hub; those after it wait for the answer */
+
+        ngx_memzero(free->key, NGX_HTTP_CACHE_KEY_LEN);
+        ngx_memcpy(free->file_key, key, NGX_HTTP_CACHE_KEY_LEN);
+        free->has_file = 0;
+        free->pid = (ngx_atomic_uint_t) ngx_pid;
+        free->written = 0;
+        free->path[0] = '\0';
+        free->progress = ngx_time();
+        free->generation++;
+        ngx_memory_barrier();
+        free->state = NGX_HTTP_HF_FILL_ASKING;
+
+        fill->slot = free;
+        fill->generation = free->generation;
+        fill->claimant = 1;
     }
 
-    if (found == NULL) {
-        ngx_shmtx_unlock(&shpool->mutex);
+    ngx_shmtx_unlock(&fill->shpool->mutex);
+
+    switch (rc) {
+
+    case NGX_OK:
+        if (ctx->file.content_type.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hf fills: \"%V\" is downloading", &ctx->file_key);
+        return NGX_OK;
+
+    case NGX_BUSY:
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hf fills: \"%V\" is being asked for, waiting",
+                       &ctx->file_key);
+        ctx->fill = fill;
+        return NGX_BUSY;
+
+    default:
+        if (fill->claimant) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "hf fills: asking for \"%V\"", &ctx->file_key);
+            ctx->fill = fill;
+        }
+
         return NGX_DECLINED;
     }
+}
 
-    ctx->file.size = found->size;
-    ctx->file.flags = found->flags;
-    ngx_memcpy(ctx->file.etag, found->etag, sizeof(found->etag));
-    ctx->file.content_type.len = found->type_len;
-    ctx->file.content_type.data = ngx_pnalloc(r->pool, found->type_len + 1);
 
-    if (ctx->file.content_type.data) {
-        ngx_memcpy(ctx->file.content_type.data, found->type,
-                   found->type_len);
+void
+ngx_http_hf_fill_answered(ngx_http_hf_ctx_t *ctx)
+{
+    ngx_http_hf_fill_t  *fill;
+
+    fill = ctx->fill;
+
+    if (fill == NULL || !ngx_http_hf_fill_asking(fill)) {
+        return;
     }
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    ctx->fill = NULL;
 
-    if (ctx->file.content_type.data == NULL) {
-        return NGX_ERROR;
-    }
+    ngx_shmtx_lock(&fill->shpool->mutex);
+    ngx_http_hf_fill_end(fill, NGX_HTTP_HF_FILL_FREE);
+    ngx_shmtx_unlock(&fill->shpool->mutex);
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf fills: \"%V\" is downloading in slot %ui",
-                   &ctx->file_key, i);
+    fill->claimant = 0;
 
-    return NGX_OK;
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, fill->log, 0,
+                   "hf fills: answered, no download: slot freed");
+}
+
+
+ngx_uint_t
+ngx_http_hf_fill_asking(ngx_http_hf_fill_t *fill)
+{
+    return fill->claimant
+           && fill->slot->generation == fill->generation
+           && fill->slot->state == NGX_HTTP_HF_FILL_ASKING;
 }
 
 
@@ -363,30 +551,34 @@ ngx_http_hf_fill_release(void *data)
 {
     ngx_http_hf_fill_t *fill = data;
 
-    ngx_http_hf_fill_slot_t  *slot;
-
-    slot = fill->slot;
+    if (!fill->claimant) {
+        return;
+    }
 
     ngx_shmtx_lock(&fill->shpool->mutex);
 
-    if (slot->generation == fill->generation) {
+    switch (fill->slot->generation == fill->generation
+            ? fill->slot->state : NGX_HTTP_HF_FILL_FREE)
+    {
+    case NGX_HTTP_HF_FILL_ASKING:
+    case NGX_HTTP_HF_FILL_STARTING:
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, fill->log, 0,
+                       "hf fills: claimant ended before its download "
+                       "started, slot freed");
 
-        if (slot->state == NGX_HTTP_HF_FILL_STARTING) {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, fill->log, 0,
-                           "hf fills: claimant ended before its download "
-                           "started, slot freed");
+        ngx_http_hf_fill_end(fill, NGX_HTTP_HF_FILL_FREE);
+        break;
 
-            slot->state = NGX_HTTP_HF_FILL_FREE;
+    case NGX_HTTP_HF_FILL_RUNNING:
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, fill->log, 0,
+                       "hf fills: claimant ended mid-download, "
+                       "download failed");
 
-        } else if (slot->state == NGX_HTTP_HF_FILL_RUNNING) {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, fill->log, 0,
-                           "hf fills: claimant ended mid-download, "
-                           "download failed");
+        ngx_http_hf_fill_end(fill, NGX_HTTP_HF_FILL_FAILED);
+        break;
 
-            slot->state = NGX_HTTP_HF_FILL_FAILED;
-        }
-
-        slot->progress = ngx_time();
+    default:
+        break;
     }
 
     ngx_shmtx_unlock(&fill->shpool->mutex);
@@ -442,6 +634,8 @@ ngx_http_hf_fill_progress(ngx_http_request_t *sr, ngx_http_hf_fetch_t *f)
         slot->state = NGX_HTTP_HF_FILL_RUNNING;
 
         f->published = 1;
+        fill->woken = written;
+        ngx_http_hf_fill_wake(fill);
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                        "hf fills: download in \"%V\", %O bytes",
@@ -452,6 +646,11 @@ ngx_http_hf_fill_progress(ngx_http_request_t *sr, ngx_http_hf_fetch_t *f)
     if ((off_t) slot->written != written) {
         slot->written = written;
         slot->progress = ngx_time();
+
+        if (written - fill->woken >= NGX_HTTP_HF_FILL_WAKE) {
+            fill->woken = written;
+            ngx_http_hf_fill_wake(fill);
+        }
     }
 }
 
@@ -490,9 +689,71 @@ ngx_http_hf_fill_done(ngx_http_request_t *sr, ngx_http_hf_fetch_t *f)
         slot->state = NGX_HTTP_HF_FILL_FAILED;
     }
 
+    ngx_http_hf_fill_wake(fill);
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "hf fills: download ended, %s",
                    f->verified ? "verified" : "failed");
+}
+
+
+void
+ngx_http_hf_fill_wait(ngx_http_hf_fill_t *fill,
+    ngx_http_hf_fill_waiter_t *waiter)
+{
+    ngx_uint_t    i;
+    ngx_queue_t  *waiters;
+
+    if (waiter->queue.next) {
+        return;
+    }
+
+    i = fill->slot - ((ngx_http_hf_fills_sh_t *) fill->shpool->data)->slots;
+    waiters = &ngx_http_hf_fill_waiters[i];
+
+    if (waiters->next == NULL) {
+        ngx_queue_init(waiters);
+    }
+
+    ngx_queue_insert_tail(waiters, &waiter->queue);
+}
+
+
+void
+ngx_http_hf_fill_unwait(ngx_http_hf_fill_waiter_t *waiter)
+{
+    if (waiter->queue.next) {
+        ngx_queue_remove(&waiter->queue);
+        waiter->queue.next = NULL;
+    }
+}
+
+
+/* the claimant's slot changed: this worker's followers look at it now */
+
+static void
+ngx_http_hf_fill_wake(ngx_http_hf_fill_t *fill)
+{
+    ngx_uint_t                  i;
+    ngx_queue_t                *waiters, *q;
+    ngx_http_hf_fill_waiter_t  *waiter;
+
+    i = fill->slot - ((ngx_http_hf_fills_sh_t *) fill->shpool->data)->slots;
+    waiters = &ngx_http_hf_fill_waiters[i];
+
+    if (waiters->next == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(waiters)) {
+        q = ngx_queue_head(waiters);
+        waiter = ngx_queue_data(q, ngx_http_hf_fill_waiter_t, queue);
+
+        ngx_queue_remove(q);
+        waiter->queue.next = NULL;
+
+        ngx_post_event(waiter->event, &ngx_posted_events);
+    }
 }
 
 

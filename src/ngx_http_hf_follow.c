@@ -18,12 +18,26 @@
 #include "ngx_http_hf_util.h"
 
 
-#define NGX_HTTP_HF_FOLLOW_POLL  5     /* ms */
+#define NGX_HTTP_HF_FOLLOW_POLL   5            /* ms */
+
+/*
+ * A follower sends a small piece first, and then at most a turn's worth
+ * per turn of the event loop (the rest on the next one): a fan-in's
+ * followers each have their first bytes before any of them takes more,
+ * and a turn of the loop stays short for everything else the worker
+ * does, arriving requests included (at sendfile_max_chunk, 2m, 31
+ * followers made a turn of 60 MiB of copying).
+ */
+#define NGX_HTTP_HF_FOLLOW_FIRST  (64 * 1024)
+#ifndef NGX_HTTP_HF_FOLLOW_TURN
+#define NGX_HTTP_HF_FOLLOW_TURN   (512 * 1024)
+#endif
 
 
 struct ngx_http_hf_follow_s {
     ngx_http_request_t         *request;
     ngx_event_t                 poll;
+    ngx_http_hf_fill_waiter_t   waiter;       /* poll, posted by the fill */
     ngx_file_t                  file;
     ngx_http_hf_fill_view_t     view;
     ngx_chain_t                *free;         /* bufs to reuse, and those */
@@ -38,12 +52,15 @@ static void ngx_http_hf_follow_write_handler(ngx_http_request_t *r);
 static void ngx_http_hf_follow_step(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static void ngx_http_hf_follow_wait(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx);
+    ngx_http_hf_ctx_t *ctx, ngx_uint_t more);
+static void ngx_http_hf_follow_poll(ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_follow_open(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_follow_send(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, off_t limit);
 static void ngx_http_hf_follow_fallback(ngx_http_request_t *r,
+    ngx_http_hf_ctx_t *ctx);
+static void ngx_http_hf_follow_answered(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_uint_t ngx_http_hf_follow_stalled(ngx_http_hf_ctx_t *ctx);
 static void ngx_http_hf_follow_cleanup(void *data);
@@ -69,13 +86,15 @@ ngx_http_hf_follow_start(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     fw->poll.handler = ngx_http_hf_follow_poll_handler;
     fw->poll.data = fw;
     fw->poll.log = r->connection->log;
+    fw->waiter.event = &fw->poll;
 
     cln->handler = ngx_http_hf_follow_cleanup;
     cln->data = fw;
 
     ctx->follow = fw;
 
-    ngx_add_timer(&fw->poll, 1);
+    /* after the handler returned */
+    ngx_post_event(&fw->poll, &ngx_posted_events);
 
     return NGX_DONE;
 }
@@ -89,6 +108,12 @@ ngx_http_hf_follow_cleanup(void *data)
     if (fw->poll.timer_set) {
         ngx_del_timer(&fw->poll);
     }
+
+    if (fw->poll.posted) {
+        ngx_delete_posted_event(&fw->poll);
+    }
+
+    ngx_http_hf_fill_unwait(&fw->waiter);
 
     if (fw->file.fd != NGX_INVALID_FILE) {
         (void) ngx_close_file(fw->file.fd);
@@ -133,7 +158,7 @@ ngx_http_hf_follow_write_handler(ngx_http_request_t *r)
 static void
 ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    off_t                   limit;
+    off_t                   limit, written;
     ngx_int_t               rc;
     ngx_connection_t       *c;
     ngx_http_hf_follow_t   *fw;
@@ -145,10 +170,30 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         ngx_del_timer(&fw->poll);
     }
 
+    if (fw->poll.posted) {
+        ngx_delete_posted_event(&fw->poll);
+    }
+
+    ngx_http_hf_fill_unwait(&fw->waiter);
+
     rc = ngx_http_hf_fill_read(r, ctx->fill, &fw->view);
 
     if (rc == NGX_ERROR) {
         ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    if (ctx->awaiting) {
+        /* another request asks the Hub for this file */
+
+        if (rc == NGX_OK && fw->view.state == NGX_HTTP_HF_FILL_ASKING
+            && !ngx_http_hf_follow_stalled(ctx))
+        {
+            ngx_http_hf_follow_poll(ctx);
+            return;
+        }
+
+        ngx_http_hf_follow_answered(r, ctx);
         return;
     }
 
@@ -168,7 +213,7 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         if (fw->view.state == NGX_HTTP_HF_FILL_STARTING
             || ngx_http_hf_follow_open(r, ctx) != NGX_OK)
         {
-            ngx_add_timer(&fw->poll, NGX_HTTP_HF_FOLLOW_POLL);
+            ngx_http_hf_follow_poll(ctx);
             return;
         }
 
@@ -194,7 +239,7 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         }
 
         if (r->buffered || c->buffered) {
-            ngx_http_hf_follow_wait(r, ctx);
+            ngx_http_hf_follow_wait(r, ctx, 0);
             return;
         }
     }
@@ -213,13 +258,18 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 
     /* every byte written but the last, until the hash matched */
 
-    limit = ngx_min(fw->view.written, ctx->file.size);
+    written = ngx_min(fw->view.written, ctx->file.size);
 
     if (fw->view.state != NGX_HTTP_HF_FILL_VERIFIED
-        && limit == ctx->file.size)
+        && written == ctx->file.size)
     {
-        limit--;
+        written--;
     }
+
+    limit = written;
+
+    limit = ngx_min(limit, fw->sent + (fw->sent ? NGX_HTTP_HF_FOLLOW_TURN
+                                                : NGX_HTTP_HF_FOLLOW_FIRST));
 
     if (limit > fw->sent) {
         rc = ngx_http_hf_follow_send(r, ctx, limit);
@@ -244,7 +294,7 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return;
     }
 
-    ngx_http_hf_follow_wait(r, ctx);
+    ngx_http_hf_follow_wait(r, ctx, limit < written);
 }
 
 
@@ -252,11 +302,13 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
  * Until the client takes more or the download writes more: the write
  * event is armed (a request that never went through a subrequest has not
  * had it armed, and without it a full socket buffer stalls it), and the
- * poll timer looks at the download again.
+ * poll timer looks at the download again; with bytes left to send now,
+ * the next turn of the event loop does.
  */
 
 static void
-ngx_http_hf_follow_wait(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+ngx_http_hf_follow_wait(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
+    ngx_uint_t more)
 {
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -271,6 +323,21 @@ ngx_http_hf_follow_wait(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return;
     }
 
+    if (more) {
+        ngx_post_event(&ctx->follow->poll, &ngx_posted_next_events);
+
+    } else {
+        ngx_http_hf_follow_poll(ctx);
+    }
+}
+
+
+/* until the download changes: woken by it in its worker, else a timer */
+
+static void
+ngx_http_hf_follow_poll(ngx_http_hf_ctx_t *ctx)
+{
+    ngx_http_hf_fill_wait(ctx->fill, &ctx->follow->waiter);
     ngx_add_timer(&ctx->follow->poll, NGX_HTTP_HF_FOLLOW_POLL);
 }
 
@@ -365,6 +432,29 @@ ngx_http_hf_follow_fallback(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     ctx->fill = NULL;
     ctx->no_follow = 1;
     ctx->state = NGX_HTTP_HF_STATE_START;       /* look it up again */
+
+    ngx_http_hf_run(r);
+}
+
+
+/*
+ * The question this request waited for was answered (or abandoned): the
+ * request starts again, and finds the download it started, or what it
+ * recorded, or asks the Hub itself (and does not wait again).
+ */
+
+static void
+ngx_http_hf_follow_answered(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+{
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf follow: the question for \"%V\" was answered",
+                   &ctx->file_key);
+
+    ctx->fill = NULL;
+    ctx->follow = NULL;
+    ctx->awaiting = 0;
+    ctx->awaited = 1;
+    ctx->state = NGX_HTTP_HF_STATE_START;
 
     ngx_http_hf_run(r);
 }

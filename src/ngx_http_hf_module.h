@@ -281,6 +281,8 @@ struct ngx_http_hf_ctx_s {
     unsigned                    missing:1;    /* recorded as not there */
     unsigned                    hub_answer:1; /* an error the Hub gave */
     unsigned                    no_follow:1;  /* fetch it, do not follow */
+    unsigned                    awaiting:1;   /* another request's question */
+    unsigned                    awaited:1;    /* ... ended: ask, do not wait */
 };
 
 

@@ -118,14 +118,30 @@ ngx_http_hf_resolve_handler(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_hf_resolve_run(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
+    ngx_int_t  rc;
+
     switch (ctx->state) {
 
     case NGX_HTTP_HF_START:
 
-        if (ngx_http_hf_resolve_lookup(r, ctx) == NGX_OK
-            || ngx_http_hf_resolve_downloading(r, ctx) == NGX_OK)
-        {
+        if (ngx_http_hf_resolve_lookup(r, ctx) == NGX_OK) {
             return ngx_http_hf_resolve_serve(r, ctx, NULL, 1);
+        }
+
+        rc = ngx_http_hf_resolve_downloading(r, ctx);
+
+        if (rc == NGX_OK) {
+            return ngx_http_hf_resolve_serve(r, ctx, NULL, 1);
+        }
+
+        if (rc == NGX_BUSY) {
+            /* another request asks the Hub for this file: its answer */
+            ctx->awaiting = 1;
+            return ngx_http_hf_follow_start(r, ctx);
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
         }
 
         return ngx_http_hf_resolve_meta(r, ctx);
@@ -215,13 +231,18 @@ ngx_http_hf_resolve_lookup_file(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
  * A whole GET of a file at a known, fresh commit that another request is
  * downloading: what that download's metadata request found is this
  * file's metadata too (a file at a commit never changes), so the request
- * follows the download without asking the Hub itself.  Not for HEAD or
- * ranges, which ask the Hub as before.
+ * follows the download without asking the Hub itself (NGX_OK).  One that
+ * another request is asking the Hub for waits for that answer (NGX_BUSY),
+ * so that clients arriving together cost one metadata request too; the
+ * first one asks, for all (NGX_DECLINED, ctx->fill its question).  Not
+ * for HEAD or ranges, which ask the Hub as before.
  */
 
 static ngx_int_t
 ngx_http_hf_resolve_downloading(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
+    ngx_int_t  rc;
+
     if (r->method != NGX_HTTP_GET || r->headers_in.range != NULL
         || !ctx->have_commit || ctx->revision_stale || ctx->no_follow
         || ctx->file_key.len == 0)
@@ -229,8 +250,10 @@ ngx_http_hf_resolve_downloading(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_hf_fill_find_file(r, ctx) != NGX_OK) {
-        return NGX_DECLINED;
+    rc = ngx_http_hf_fill_find_file(r, ctx, !ctx->awaited);
+
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (ngx_http_hf_resolve_keys(r, ctx) != NGX_OK) {
@@ -722,6 +745,12 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
 
     /* ctx->cache_key was set with ctx->file */
 
+    if (ctx->missing || ctx->have_file || ctx->no_follow) {
+        /* no download follows: those who wait for this request's question
+         * go on, and find what it learnt in LMDB */
+        ngx_http_hf_fill_answered(ctx);
+    }
+
     if (ctx->missing) {
         return ngx_http_hf_resolve_send_missing(r, ctx);
     }
@@ -805,7 +834,7 @@ ngx_http_hf_resolve_serve(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
      */
 
     if (!ctx->have_file && !ctx->range && !ctx->no_follow
-        && ctx->fill == NULL)
+        && (ctx->fill == NULL || ngx_http_hf_fill_asking(ctx->fill)))
     {
         rc = ngx_http_hf_fill_claim(r, ctx);
 

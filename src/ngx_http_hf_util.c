@@ -368,7 +368,9 @@ ngx_http_hf_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
 ngx_uint_t
 ngx_http_hf_pid_alive(ngx_pid_t pid)
 {
-    return kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH;
+    /* followers ask at every step: their own worker needs no system call */
+
+    return pid == ngx_pid || kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH;
 }
 
 

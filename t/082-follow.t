@@ -199,3 +199,79 @@ is sha256_hex($b // ''), $add->{sha256}, 'the slow client: the right bytes';
 my (undef, $one) = main::read_more($first, \$raw1, undef, 20);
 is sha256_hex($one // ''), $add->{sha256}, 'the first client: the right bytes';
 is hub_count('hub', '*', '/resolve/[^/]+/big3\.bin'), 1, 'it followed without asking the Hub';
+
+
+
+=== TEST 6: clients that arrive together, before the Hub answered the first one's metadata request, wait for that answer: one metadata request, one download, every client the right bytes
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- timeout: 30
+--- perl
+my $add = hub_control('add_file', { kind => 'model', repo => 'test-org/tiny-model', path => 'together.bin',
+                                    size => $::Size, lfs => JSON::PP::true(), seed => 'follow-4' });
+my $url = "/hf/test-org/tiny-model/resolve/$add->{commit}/together.bin";
+hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/together\.bin', kind => 'delay',
+                       count => 1, delay_ms => 600 });
+my @clients = map { start_get($url) } 1 .. 6;
+my @bodies;
+for my $s (@clients) {
+    my $raw = '';
+    my ($h, $b) = main::read_more($s, \$raw, undef, 20);
+    like $h, qr{^HTTP/1\.1 200}, 'a client: 200';
+    like $h, qr{\r\nETag: "$add->{sha256}"\r\n}i, 'a client: the ETag';
+    push @bodies, $b // '';
+}
+is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 6, 'every client: the right bytes';
+is hub_count('hub', '*', '/resolve/[^/]+/together\.bin'), 1, 'one metadata request for the six of them';
+is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
+
+
+
+=== TEST 7: clients waiting for another's metadata request for a file the commit does not have: every one a 404 EntryNotFound, one metadata request
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- timeout: 30
+--- perl
+my $add = hub_control('add_file', { kind => 'model', repo => 'test-org/tiny-model', path => 'somewhere.bin',
+                                    size => 1000, lfs => JSON::PP::true(), seed => 'follow-6' });
+my $url = "/hf/test-org/tiny-model/resolve/$add->{commit}/nowhere.bin";
+hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/nowhere\.bin', kind => 'delay',
+                       count => 1, delay_ms => 600 });
+my @clients = map { start_get($url) } 1 .. 4;
+for my $s (@clients) {
+    my $raw = '';
+    my ($h) = main::read_more($s, \$raw, undef, 20);
+    like $h, qr{^HTTP/1\.1 404}, 'a client: 404';
+    like $h, qr{\r\nX-Error-Code: EntryNotFound\r\n}i, 'a client: EntryNotFound';
+}
+is hub_count('hub', '*', '/resolve/[^/]+/nowhere\.bin'), 1, 'one metadata request for the four of them';
+
+
+
+=== TEST 8: the metadata request the others wait for fails: the first client gets the error, the others ask the Hub themselves and get the file (one download)
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- timeout: 30
+--- perl
+my $add = hub_control('add_file', { kind => 'model', repo => 'test-org/tiny-model', path => 'unlucky.bin',
+                                    size => $::Size, lfs => JSON::PP::true(), seed => 'follow-5' });
+my $url = "/hf/test-org/tiny-model/resolve/$add->{commit}/unlucky.bin";
+hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/unlucky\.bin', kind => 'status',
+                       code => 500, count => 1, delay_ms => 600 });
+my $first = start_get($url);
+Test::Nginx::Hf::_wait_until(10, sub { hub_count('hub', '*', '/resolve/[^/]+/unlucky\.bin') >= 1 })
+    or die "no metadata request\n";
+my @others = map { start_get($url) } 1 .. 3;
+my $raw = '';
+my ($h) = main::read_more($first, \$raw, undef, 20);
+like $h, qr{^HTTP/1\.1 5\d\d}, 'the first client: the error';
+my @bodies;
+for my $s (@others) {
+    my $r = '';
+    my ($hh, $b) = main::read_more($s, \$r, undef, 20);
+    like $hh, qr{^HTTP/1\.1 200}, 'a client that waited: 200';
+    push @bodies, $b // '';
+}
+is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 3, 'every client that waited: the right bytes';
+is hub_count('hub', '*', '/resolve/[^/]+/unlucky\.bin'), 4, 'the failed request, then one each';
+is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';

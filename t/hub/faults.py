@@ -3,7 +3,9 @@ of POST /_control/fault), which request takes it (take_fault: first match,
 consumed when its count runs out) and the answers of the faults that
 replace the answer (status, ratelimit). The faults that act on the
 connection while the answer is sent (reset, truncate, corrupt, slow, hang,
-close) are applied by hub_http. The list lives in the App (app.faults).
+close) are applied by hub_http. "delay" answers as usual after delay_ms;
+"status" waits delay_ms too, when it has one. The list lives in the App
+(app.faults).
 """
 
 import re
@@ -12,7 +14,7 @@ from messages import Resp
 from ratelimit import DEFAULT_QUOTA, DEFAULT_RATELIMIT_RESET, rate_bucket, too_many
 
 FAULT_KINDS = {"status", "ratelimit", "reset", "truncate", "corrupt", "slow", "hang",
-               "close"}
+               "close", "delay"}
 
 
 class BadFault(Exception):

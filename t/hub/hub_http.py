@@ -81,6 +81,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if kind == "hang":
             return self._hang()
+        if kind in ("delay", "status"):       # the answer, late
+            time.sleep(int(fault.get("delay_ms", 0)) / 1000.0)
+        if kind == "delay":
+            fault = None
         if kind in ("status", "ratelimit"):   # an answer instead of the route's
             resp = fault_answer(app, fault, path)
             fault = None
