@@ -19,6 +19,12 @@ curl_get() {
 # or of one of its threads, in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1${2:+/task/$2}/stat"; }
 
+# machine_ticks: "busy idle" clock ticks of all CPUs since boot (busy:
+# user, nice, system, irq, softirq, steal; idle: idle, iowait)
+machine_ticks() {
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat
+}
+
 # slashes ARRAY...: "a1/b1/c1, a2/b2/c2, ..." of the arrays named ARRAY...
 slashes() {
     local -n _first=$1
@@ -140,6 +146,7 @@ case_3() {
     local size=$((256 * MiB)) n=32 i side url name r bytes
     local rounds=${BENCH_FANIN_ROUNDS:-3} up_ttfb=() up_time=()
     local wpid loop0 all0 loop1 all1 mod_loop=() mod_pool=() plain_loop=()
+    local m0 m1 mod_machine=() plain_machine=() mod_idle=() plain_idle=()
     local ticks=$(getconf CLK_TCK)
     local mod_bytes=() mod_first=() mod_med=() mod_last=() mod_tput=() mod_spread=()
     local plain_bytes=() plain_first=() plain_med=() plain_last=() plain_tput=() plain_spread=()
@@ -185,8 +192,15 @@ case_3() {
             # rest of it (the module's hashing threads), per GiB
             wpid=$(ngx_worker "${side/mod/module}")
             loop0=$(cpu_ticks "$wpid" "$wpid"); all0=$(cpu_ticks "$wpid")
+            m0=$(machine_ticks)
             set -- "$@" $(curl_get "$url" | awk -v s="$size" '{ printf "%.0f", s / $1 / 1048576 }')
+            m1=$(machine_ticks)
             loop1=$(cpu_ticks "$wpid" "$wpid"); all1=$(cpu_ticks "$wpid")
+            # the whole machine's CPU per GiB, and the share left idle
+            set -- "$@" $(awk -v a="$m0" -v b="$m1" -v t="$ticks" -v s="$size" 'BEGIN {
+                split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]
+                printf "%.0f %.0f", busy * 1000 / t * 1073741824 / s,
+                       busy + idle ? 100 * idle / (busy + idle) : 0 }')
             all1=$(calc "($all1 - $all0 - ($loop1 - $loop0)) * 1000 / $ticks * 1024 * $MiB / $size" %.0f)
             loop1=$(calc "($loop1 - $loop0) * 1000 / $ticks * 1024 * $MiB / $size" %.0f)
             if [ "$i" = 1 ]; then profile_report "profile-3-$side" 12; fi
@@ -194,10 +208,12 @@ case_3() {
                 mod_bytes+=("$(calc "$bytes / $size" %.2f)")
                 mod_first+=("$1"); mod_med+=("$2"); mod_last+=("$3"); mod_tput+=("$4")
                 mod_spread+=("$spread"); mod_loop+=("$loop1"); mod_pool+=("$all1")
+                mod_machine+=("$5"); mod_idle+=("$6")
             else
                 plain_bytes+=("$(calc "$bytes / $size" %.2f)")
                 plain_first+=("$1"); plain_med+=("$2"); plain_last+=("$3"); plain_tput+=("$4")
                 plain_spread+=("$spread"); plain_loop+=("$loop1")
+                plain_machine+=("$5"); plain_idle+=("$6")
             fi
         done
     done
@@ -228,6 +244,11 @@ case_3() {
         "$(calc "$(medof "${mod_loop[@]}") / $(medof "${plain_loop[@]}")" %.2f)" "-" "-"
     result 3 "cold GET, 1 client: CPU of the worker's other threads (hashing), ms per GiB" \
         "$(medof "${mod_pool[@]}")" "-" "-" "-" "-"
+    result 3 "cold GET, 1 client: CPU of the whole machine (hub, client, nginx), ms per GiB" \
+        "$(medof "${mod_machine[@]}")" "$(medof "${plain_machine[@]}")" \
+        "$(calc "$(medof "${mod_machine[@]}") / $(medof "${plain_machine[@]}")" %.2f)" "-" "-"
+    result 3 "cold GET, 1 client: the machine's CPU left idle, %" \
+        "$(medof "${mod_idle[@]}")" "$(medof "${plain_idle[@]}")" "-" "-" "-"
     result 3 "cold GET, 1 client: MiB/s ($((size / MiB)) MiB; upstream alone: $(calc "$size / $MiB / $(medof "${up_time[@]}")" %.0f))" \
         "$(medof "${mod_tput[@]}")" "$(medof "${plain_tput[@]}")" \
         "$(calc "$(medof "${mod_tput[@]}") / $(medof "${plain_tput[@]}")" %.2f)" ">= 0.90" \
@@ -239,7 +260,8 @@ case_3() {
          "Cold GET (one client, curl) in MiB/s per round, module: ${mod_tput[*]};"\
          "plain: ${plain_tput[*]}; the module's event loop, ms of CPU per GiB:"\
          "${mod_loop[*]} (plain's worker: ${plain_loop[*]}), its hashing threads:"\
-         "${mod_pool[*]}."\
+         "${mod_pool[*]}; the whole machine, ms of CPU per GiB: ${mod_machine[*]}"\
+         "(plain: ${plain_machine[*]}), idle: ${mod_idle[*]} % (plain: ${plain_idle[*]} %)."\
          "The upstream's own TTFB (the hub's 302, then the CDN's first byte),"\
          "per round: ${up_ttfb[*]} ms; its whole download of the blob: ${up_time[*]} s."
 }
