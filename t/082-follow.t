@@ -275,3 +275,28 @@ for my $s (@others) {
 is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 3, 'every client that waited: the right bytes';
 is hub_count('hub', '*', '/resolve/[^/]+/unlucky\.bin'), 4, 'the failed request, then one each';
 is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
+
+
+
+=== TEST 9: two workers: clients that arrive together cost one metadata request and one download, whichever worker each lands on (those in another worker than the first look at its slot every few ms)
+--- workers: 2
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- timeout: 30
+--- perl
+my $add = hub_control('add_file', { kind => 'model', repo => 'test-org/tiny-model', path => 'two.bin',
+                                    size => $::Size, lfs => JSON::PP::true(), seed => 'follow-7' });
+my $url = "/hf/test-org/tiny-model/resolve/$add->{commit}/two.bin";
+hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/two\.bin', kind => 'delay',
+                       count => 1, delay_ms => 600 });
+my @clients = map { start_get($url) } 1 .. 8;
+my @bodies;
+for my $s (@clients) {
+    my $raw = '';
+    my ($h, $b) = main::read_more($s, \$raw, undef, 20);
+    like $h, qr{^HTTP/1\.1 200}, 'a client: 200';
+    push @bodies, $b // '';
+}
+is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 8, 'every client: the right bytes';
+is hub_count('hub', '*', '/resolve/[^/]+/two\.bin'), 1, 'one metadata request for the eight of them';
+is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
