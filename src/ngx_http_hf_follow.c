@@ -58,9 +58,7 @@ static ngx_int_t ngx_http_hf_follow_open(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_follow_send(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, off_t limit);
-static void ngx_http_hf_follow_fallback(ngx_http_request_t *r,
-    ngx_http_hf_ctx_t *ctx);
-static void ngx_http_hf_follow_answered(ngx_http_request_t *r,
+static void ngx_http_hf_follow_restart(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_uint_t ngx_http_hf_follow_stalled(ngx_http_hf_ctx_t *ctx);
 static void ngx_http_hf_follow_cleanup(void *data);
@@ -193,7 +191,7 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
             return;
         }
 
-        ngx_http_hf_follow_answered(r, ctx);
+        ngx_http_hf_follow_restart(r, ctx);
         return;
     }
 
@@ -206,7 +204,7 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
             || ngx_http_hf_follow_stalled(ctx))
         {
             /* nothing to follow (any more): the usual way */
-            ngx_http_hf_follow_fallback(r, ctx);
+            ngx_http_hf_follow_restart(r, ctx);
             return;
         }
 
@@ -420,40 +418,32 @@ ngx_http_hf_follow_stalled(ngx_http_hf_ctx_t *ctx)
 }
 
 
-/* before the headers: the request goes on as if there was no download */
-
-static void
-ngx_http_hf_follow_fallback(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
-{
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf follow: nothing to follow for \"%V\"",
-                   &ctx->cache_key);
-
-    ctx->fill = NULL;
-    ctx->no_follow = 1;
-    ctx->state = NGX_HTTP_HF_STATE_START;       /* look it up again */
-
-    ngx_http_hf_run(r);
-}
-
-
 /*
- * The question this request waited for was answered (or abandoned): the
- * request starts again, and finds the download it started, or what it
- * recorded, or asks the Hub itself (and does not wait again).
+ * Before the headers, the request starts again: when the download it was
+ * to follow is no more, as if there had been none (it fetches the blob
+ * itself); when the question it waited for was answered or abandoned, to
+ * find the download that started, or what was recorded, or to ask the
+ * Hub itself (it does not wait twice).
  */
 
 static void
-ngx_http_hf_follow_answered(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
+ngx_http_hf_follow_restart(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
 {
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hf follow: the question for \"%V\" was answered",
-                   &ctx->file_key);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hf follow: \"%V\" starts again, %s", &ctx->file_key,
+                   ctx->awaiting ? "its question answered"
+                                 : "nothing to follow");
+
+    if (ctx->awaiting) {
+        ctx->awaiting = 0;
+        ctx->awaited = 1;
+
+    } else {
+        ctx->no_follow = 1;
+    }
 
     ctx->fill = NULL;
     ctx->follow = NULL;
-    ctx->awaiting = 0;
-    ctx->awaited = 1;
     ctx->state = NGX_HTTP_HF_STATE_START;
 
     ngx_http_hf_run(r);
