@@ -300,3 +300,60 @@ for my $s (@clients) {
 is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 8, 'every client: the right bytes';
 is hub_count('hub', '*', '/resolve/[^/]+/two\.bin'), 1, 'one metadata request for the eight of them';
 is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
+
+
+
+=== TEST 10: clients waiting for another's metadata request of a file whose blob is cached already (the same bytes at another path): every one the cached bytes, one metadata request, no download
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- timeout: 30
+--- perl
+my %blob = (kind => 'model', repo => 'test-org/tiny-model', size => $::Size, lfs => JSON::PP::true(),
+            seed => 'follow-8');
+my $one = hub_control('add_file', { %blob, path => 'first-name.bin' });
+my $got = http_get("/hf/test-org/tiny-model/resolve/$one->{commit}/first-name.bin");
+is sha256_hex($got->{body}), $one->{sha256}, 'the blob is cached under its first name';
+my $two = hub_control('add_file', { %blob, path => 'second-name.bin' });
+is $two->{sha256}, $one->{sha256}, 'the same blob under a second name';
+my $downloads = hub_count('cdn', 'GET', '^/lfs/');
+my $url = "/hf/test-org/tiny-model/resolve/$two->{commit}/second-name.bin";
+hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/second-name\.bin', kind => 'delay',
+                       count => 1, delay_ms => 600 });
+my @clients = map { start_get($url) } 1 .. 4;
+my @bodies;
+for my $s (@clients) {
+    my $raw = '';
+    my ($h, $b) = main::read_more($s, \$raw, undef, 20);
+    like $h, qr{^HTTP/1\.1 200}, 'a client: 200';
+    push @bodies, $b // '';
+}
+is scalar(grep { sha256_hex($_) eq $two->{sha256} } @bodies), 4, 'every client: the right bytes';
+is hub_count('hub', '*', '/resolve/[^/]+/second-name\.bin'), 1, 'one metadata request for the four of them';
+is hub_count('cdn', 'GET', '^/lfs/'), $downloads, 'no download';
+
+
+
+=== TEST 11: the client whose metadata request the others wait for goes away before the answer: the others get their bytes, with one download
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- timeout: 30
+--- perl
+my $add = hub_control('add_file', { kind => 'model', repo => 'test-org/tiny-model', path => 'gone.bin',
+                                    size => $::Size, lfs => JSON::PP::true(), seed => 'follow-9' });
+my $url = "/hf/test-org/tiny-model/resolve/$add->{commit}/gone.bin";
+hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/gone\.bin', kind => 'delay',
+                       count => 1, delay_ms => 600 });
+my $first = start_get($url);
+Test::Nginx::Hf::_wait_until(10, sub { hub_count('hub', '*', '/resolve/[^/]+/gone\.bin') >= 1 })
+    or die "no metadata request\n";
+my @others = map { start_get($url) } 1 .. 3;
+close $first;
+my @bodies;
+for my $s (@others) {
+    my $raw = '';
+    my ($h, $b) = main::read_more($s, \$raw, undef, 20);
+    like $h, qr{^HTTP/1\.1 200}, 'a client that waited: 200';
+    push @bodies, $b // '';
+}
+is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 3, 'every client that waited: the right bytes';
+is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
