@@ -50,6 +50,18 @@ sub read_more {
     return (split_answer($$raw), 0);
 }
 
+# each socket's answer, read to its end: [headers, body]
+sub answers {
+    return map { my $raw = ''; my ($h, $b) = read_more($_, \$raw, undef, 20); [$h // '', $b // ''] } @_;
+}
+
+# how many of the answers match: status line (a regex), body (a sha256)
+sub count_answers {
+    my ($answers, $status, $sha256) = @_;
+    return scalar grep { $_->[0] =~ $status && (!defined $sha256 || sha256_hex($_->[1]) eq $sha256) }
+                       @$answers;
+}
+
 sub split_answer {
     my $buf = shift;
     my $i = index($buf, "\r\n\r\n");
@@ -213,15 +225,9 @@ my $url = "/hf/test-org/tiny-model/resolve/$add->{commit}/together.bin";
 hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/together\.bin', kind => 'delay',
                        count => 1, delay_ms => 600 });
 my @clients = map { start_get($url) } 1 .. 6;
-my @bodies;
-for my $s (@clients) {
-    my $raw = '';
-    my ($h, $b) = main::read_more($s, \$raw, undef, 20);
-    like $h, qr{^HTTP/1\.1 200}, 'a client: 200';
-    like $h, qr{\r\nETag: "$add->{sha256}"\r\n}i, 'a client: the ETag';
-    push @bodies, $b // '';
-}
-is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 6, 'every client: the right bytes';
+my @answers = main::answers(@clients);
+is main::count_answers(\@answers, qr{^HTTP/1\.1 200}, $add->{sha256}), 6, 'every client: 200, the right bytes';
+is scalar(grep { $_->[0] =~ m{\r\nETag: "$add->{sha256}"\r\n}i } @answers), 6, 'every client: the ETag';
 is hub_count('hub', '*', '/resolve/[^/]+/together\.bin'), 1, 'one metadata request for the six of them';
 is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
 
@@ -238,12 +244,9 @@ my $url = "/hf/test-org/tiny-model/resolve/$add->{commit}/nowhere.bin";
 hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/nowhere\.bin', kind => 'delay',
                        count => 1, delay_ms => 600 });
 my @clients = map { start_get($url) } 1 .. 4;
-for my $s (@clients) {
-    my $raw = '';
-    my ($h) = main::read_more($s, \$raw, undef, 20);
-    like $h, qr{^HTTP/1\.1 404}, 'a client: 404';
-    like $h, qr{\r\nX-Error-Code: EntryNotFound\r\n}i, 'a client: EntryNotFound';
-}
+my @answers = main::answers(@clients);
+is main::count_answers(\@answers, qr{^HTTP/1\.1 404.*\r\nX-Error-Code: EntryNotFound(?:\r\n|\z)}si), 4,
+    'every client: 404 EntryNotFound';
 is hub_count('hub', '*', '/resolve/[^/]+/nowhere\.bin'), 1, 'one metadata request for the four of them';
 
 
@@ -262,17 +265,11 @@ my $first = start_get($url);
 Test::Nginx::Hf::_wait_until(10, sub { hub_count('hub', '*', '/resolve/[^/]+/unlucky\.bin') >= 1 })
     or die "no metadata request\n";
 my @others = map { start_get($url) } 1 .. 3;
-my $raw = '';
-my ($h) = main::read_more($first, \$raw, undef, 20);
-like $h, qr{^HTTP/1\.1 5\d\d}, 'the first client: the error';
-my @bodies;
-for my $s (@others) {
-    my $r = '';
-    my ($hh, $b) = main::read_more($s, \$r, undef, 20);
-    like $hh, qr{^HTTP/1\.1 200}, 'a client that waited: 200';
-    push @bodies, $b // '';
-}
-is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 3, 'every client that waited: the right bytes';
+my ($error) = main::answers($first);
+like $error->[0], qr{^HTTP/1\.1 5\d\d}, 'the first client: the error';
+my @answers = main::answers(@others);
+is main::count_answers(\@answers, qr{^HTTP/1\.1 200}, $add->{sha256}), 3,
+    'every client that waited: 200, the right bytes';
 is hub_count('hub', '*', '/resolve/[^/]+/unlucky\.bin'), 4, 'the failed request, then one each';
 is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
 
@@ -290,14 +287,8 @@ my $url = "/hf/test-org/tiny-model/resolve/$add->{commit}/two.bin";
 hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/two\.bin', kind => 'delay',
                        count => 1, delay_ms => 600 });
 my @clients = map { start_get($url) } 1 .. 8;
-my @bodies;
-for my $s (@clients) {
-    my $raw = '';
-    my ($h, $b) = main::read_more($s, \$raw, undef, 20);
-    like $h, qr{^HTTP/1\.1 200}, 'a client: 200';
-    push @bodies, $b // '';
-}
-is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 8, 'every client: the right bytes';
+my @answers = main::answers(@clients);
+is main::count_answers(\@answers, qr{^HTTP/1\.1 200}, $add->{sha256}), 8, 'every client: 200, the right bytes';
 is hub_count('hub', '*', '/resolve/[^/]+/two\.bin'), 1, 'one metadata request for the eight of them';
 is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
 
@@ -320,14 +311,8 @@ my $url = "/hf/test-org/tiny-model/resolve/$two->{commit}/second-name.bin";
 hub_control('fault', { server => 'hub', match => '/resolve/[^/]+/second-name\.bin', kind => 'delay',
                        count => 1, delay_ms => 600 });
 my @clients = map { start_get($url) } 1 .. 4;
-my @bodies;
-for my $s (@clients) {
-    my $raw = '';
-    my ($h, $b) = main::read_more($s, \$raw, undef, 20);
-    like $h, qr{^HTTP/1\.1 200}, 'a client: 200';
-    push @bodies, $b // '';
-}
-is scalar(grep { sha256_hex($_) eq $two->{sha256} } @bodies), 4, 'every client: the right bytes';
+my @answers = main::answers(@clients);
+is main::count_answers(\@answers, qr{^HTTP/1\.1 200}, $two->{sha256}), 4, 'every client: 200, the right bytes';
 is hub_count('hub', '*', '/resolve/[^/]+/second-name\.bin'), 1, 'one metadata request for the four of them';
 is hub_count('cdn', 'GET', '^/lfs/'), $downloads, 'no download';
 
@@ -348,12 +333,6 @@ Test::Nginx::Hf::_wait_until(10, sub { hub_count('hub', '*', '/resolve/[^/]+/gon
     or die "no metadata request\n";
 my @others = map { start_get($url) } 1 .. 3;
 close $first;
-my @bodies;
-for my $s (@others) {
-    my $raw = '';
-    my ($h, $b) = main::read_more($s, \$raw, undef, 20);
-    like $h, qr{^HTTP/1\.1 200}, 'a client that waited: 200';
-    push @bodies, $b // '';
-}
-is scalar(grep { sha256_hex($_) eq $add->{sha256} } @bodies), 3, 'every client that waited: the right bytes';
+my @answers = main::answers(@others);
+is main::count_answers(\@answers, qr{^HTTP/1\.1 200}, $add->{sha256}), 3, 'every client that waited: 200, the right bytes';
 is hub_count('cdn', 'GET', '^/lfs/'), 1, 'one download';
