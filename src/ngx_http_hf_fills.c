@@ -88,6 +88,7 @@ static ngx_http_hf_fill_slot_t *ngx_http_hf_fill_search(ngx_http_request_t *r,
 static ngx_http_hf_fill_t *ngx_http_hf_fill_new(ngx_http_request_t *r);
 static void ngx_http_hf_fill_end(ngx_http_hf_fill_t *fill,
     ngx_http_hf_fill_state_e state);
+static ngx_queue_t *ngx_http_hf_fill_waiters_of(ngx_http_hf_fill_t *fill);
 static void ngx_http_hf_fill_wake(ngx_http_hf_fill_t *fill);
 static void ngx_http_hf_fill_release(void *data);
 static void ngx_http_hf_fill_set_file(ngx_http_hf_fill_slot_t *slot,
@@ -337,11 +338,6 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         found->state = NGX_HTTP_HF_FILL_STARTING;
 
         fill->claimant = 1;
-        fill->generation = found->generation;
-        fill->slot = found;
-
-        /* those who waited for the question find the download now */
-        ngx_http_hf_fill_wake(fill);
 
     } else if (fill->claimant) {
         /* the blob downloads for another file, or no slot: not asking */
@@ -352,6 +348,11 @@ ngx_http_hf_fill_claim(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     if (found) {
         fill->slot = found;
         fill->generation = found->generation;
+    }
+
+    if (fill->claimant) {
+        /* those who waited for the question find the download now */
+        ngx_http_hf_fill_wake(fill);
     }
 
     ngx_shmtx_unlock(&fill->shpool->mutex);
@@ -697,25 +698,32 @@ ngx_http_hf_fill_done(ngx_http_request_t *sr, ngx_http_hf_fetch_t *f)
 }
 
 
-void
-ngx_http_hf_fill_wait(ngx_http_hf_fill_t *fill,
-    ngx_http_hf_fill_waiter_t *waiter)
+/* this worker's queue of followers waiting for fill's slot */
+
+static ngx_queue_t *
+ngx_http_hf_fill_waiters_of(ngx_http_hf_fill_t *fill)
 {
-    ngx_uint_t    i;
     ngx_queue_t  *waiters;
 
-    if (waiter->queue.next) {
-        return;
-    }
-
-    i = fill->slot - ((ngx_http_hf_fills_sh_t *) fill->shpool->data)->slots;
-    waiters = &ngx_http_hf_fill_waiters[i];
+    waiters = &ngx_http_hf_fill_waiters[fill->slot
+                  - ((ngx_http_hf_fills_sh_t *) fill->shpool->data)->slots];
 
     if (waiters->next == NULL) {
         ngx_queue_init(waiters);
     }
 
-    ngx_queue_insert_tail(waiters, &waiter->queue);
+    return waiters;
+}
+
+
+void
+ngx_http_hf_fill_wait(ngx_http_hf_fill_t *fill,
+    ngx_http_hf_fill_waiter_t *waiter)
+{
+    if (waiter->queue.next == NULL) {
+        ngx_queue_insert_tail(ngx_http_hf_fill_waiters_of(fill),
+                              &waiter->queue);
+    }
 }
 
 
@@ -734,16 +742,10 @@ ngx_http_hf_fill_unwait(ngx_http_hf_fill_waiter_t *waiter)
 static void
 ngx_http_hf_fill_wake(ngx_http_hf_fill_t *fill)
 {
-    ngx_uint_t                  i;
     ngx_queue_t                *waiters, *q;
     ngx_http_hf_fill_waiter_t  *waiter;
 
-    i = fill->slot - ((ngx_http_hf_fills_sh_t *) fill->shpool->data)->slots;
-    waiters = &ngx_http_hf_fill_waiters[i];
-
-    if (waiters->next == NULL) {
-        return;
-    }
+    waiters = ngx_http_hf_fill_waiters_of(fill);
 
     while (!ngx_queue_empty(waiters)) {
         q = ngx_queue_head(waiters);

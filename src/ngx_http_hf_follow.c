@@ -29,9 +29,7 @@
  * followers made a turn of 60 MiB of copying).
  */
 #define NGX_HTTP_HF_FOLLOW_FIRST  (64 * 1024)
-#ifndef NGX_HTTP_HF_FOLLOW_TURN
 #define NGX_HTTP_HF_FOLLOW_TURN   (512 * 1024)
-#endif
 
 
 struct ngx_http_hf_follow_s {
@@ -54,6 +52,7 @@ static void ngx_http_hf_follow_step(ngx_http_request_t *r,
 static void ngx_http_hf_follow_wait(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx, ngx_uint_t more);
 static void ngx_http_hf_follow_poll(ngx_http_hf_ctx_t *ctx);
+static void ngx_http_hf_follow_unwait(ngx_http_hf_follow_t *fw);
 static ngx_int_t ngx_http_hf_follow_open(ngx_http_request_t *r,
     ngx_http_hf_ctx_t *ctx);
 static ngx_int_t ngx_http_hf_follow_send(ngx_http_request_t *r,
@@ -103,15 +102,7 @@ ngx_http_hf_follow_cleanup(void *data)
 {
     ngx_http_hf_follow_t *fw = data;
 
-    if (fw->poll.timer_set) {
-        ngx_del_timer(&fw->poll);
-    }
-
-    if (fw->poll.posted) {
-        ngx_delete_posted_event(&fw->poll);
-    }
-
-    ngx_http_hf_fill_unwait(&fw->waiter);
+    ngx_http_hf_follow_unwait(fw);
 
     if (fw->file.fd != NGX_INVALID_FILE) {
         (void) ngx_close_file(fw->file.fd);
@@ -164,15 +155,7 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
     fw = ctx->follow;
     c = r->connection;
 
-    if (fw->poll.timer_set) {
-        ngx_del_timer(&fw->poll);
-    }
-
-    if (fw->poll.posted) {
-        ngx_delete_posted_event(&fw->poll);
-    }
-
-    ngx_http_hf_fill_unwait(&fw->waiter);
+    ngx_http_hf_follow_unwait(fw);
 
     rc = ngx_http_hf_fill_read(r, ctx->fill, &fw->view);
 
@@ -264,10 +247,8 @@ ngx_http_hf_follow_step(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx)
         written--;
     }
 
-    limit = written;
-
-    limit = ngx_min(limit, fw->sent + (fw->sent ? NGX_HTTP_HF_FOLLOW_TURN
-                                                : NGX_HTTP_HF_FOLLOW_FIRST));
+    limit = ngx_min(written, fw->sent + (fw->sent ? NGX_HTTP_HF_FOLLOW_TURN
+                                                  : NGX_HTTP_HF_FOLLOW_FIRST));
 
     if (limit > fw->sent) {
         rc = ngx_http_hf_follow_send(r, ctx, limit);
@@ -327,6 +308,23 @@ ngx_http_hf_follow_wait(ngx_http_request_t *r, ngx_http_hf_ctx_t *ctx,
     } else {
         ngx_http_hf_follow_poll(ctx);
     }
+}
+
+
+/* the follower's step runs, or it ends: no other wake-up is due */
+
+static void
+ngx_http_hf_follow_unwait(ngx_http_hf_follow_t *fw)
+{
+    if (fw->poll.timer_set) {
+        ngx_del_timer(&fw->poll);
+    }
+
+    if (fw->poll.posted) {
+        ngx_delete_posted_event(&fw->poll);
+    }
+
+    ngx_http_hf_fill_unwait(&fw->waiter);
 }
 
 

@@ -72,6 +72,7 @@ static void ngx_http_hf_hasher_cleanup(void *data);
 static void ngx_http_hf_hasher_thread(void *data, ngx_log_t *log);
 static void ngx_http_hf_hasher_completed(ngx_event_t *ev);
 static ngx_int_t ngx_http_hf_hasher_read(ngx_http_hf_hasher_t *h, off_t to);
+static ngx_int_t ngx_http_hf_hasher_open(ngx_http_hf_hasher_t *h);
 static off_t ngx_http_hf_hasher_written(ngx_http_hf_hasher_t *h);
 static void ngx_http_hf_hasher_free(ngx_http_hf_hasher_t *h);
 
@@ -134,6 +135,32 @@ ngx_http_hf_hasher_create(ngx_http_request_t *r, ngx_thread_pool_t *tp,
 }
 
 
+/*
+ * The hasher's own descriptor of the file, the first time it is needed
+ * (the pipe opens the file with its first write): the file's may be
+ * closed while a task reads.
+ */
+
+static ngx_int_t
+ngx_http_hf_hasher_open(ngx_http_hf_hasher_t *h)
+{
+    if (h->fd != NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    h->fd = dup(h->tf->file.fd);
+
+    if (h->fd == NGX_INVALID_FILE) {
+        h->err = ngx_errno;
+        ngx_log_error(NGX_LOG_ALERT, h->log, h->err,
+                      "hf: dup() of \"%V\" failed", &h->tf->file.name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* what the pipe has written of the body so far */
 
 static off_t
@@ -158,18 +185,8 @@ ngx_http_hf_hasher_feed(ngx_http_hf_hasher_t *h)
         return;
     }
 
-    if (h->fd == NGX_INVALID_FILE) {
-        /* the pipe opened the file with its first write */
-
-        h->fd = dup(h->tf->file.fd);
-
-        if (h->fd == NGX_INVALID_FILE) {
-            h->err = ngx_errno;
-            ngx_log_error(NGX_LOG_ALERT, h->log, h->err,
-                          "hf: dup() of \"%V\" failed",
-                          &h->tf->file.name);
-            return;
-        }
+    if (ngx_http_hf_hasher_open(h) != NGX_OK) {
+        return;
     }
 
     h->to = written;
@@ -309,14 +326,8 @@ ngx_http_hf_hasher_finish(ngx_http_hf_hasher_t *h, ngx_chain_t *unwritten,
                    "hf hasher: finishing, %O hashed in the pool, %O written",
                    h->hashed, ngx_http_hf_hasher_written(h));
 
-    if (h->err == 0 && h->fd == NGX_INVALID_FILE
-        && ngx_http_hf_hasher_written(h) > h->hashed)
-    {
-        h->fd = dup(h->tf->file.fd);
-
-        if (h->fd == NGX_INVALID_FILE) {
-            h->err = ngx_errno;
-        }
+    if (h->err == 0 && ngx_http_hf_hasher_written(h) > h->hashed) {
+        (void) ngx_http_hf_hasher_open(h);
     }
 
     if (h->err == 0) {
