@@ -2,8 +2,7 @@
 """A small HTTP/1.1 client for the benchmarks (Python standard library).
 
     client.py [--clients N] [--range bytes=a-b] [--method GET] [--hash]
-              [--follow] [--repeat K] [--rss PID] [--timeout S] [--procs]
-              URL [URL...]
+              [--follow] [--repeat K] [--rss PID] [--timeout S] URL [URL...]
 
 N clients (threads) per URL connect first, wait on a barrier, then send
 their request at the same instant, so "ttfb" (time to the first body
@@ -13,19 +12,14 @@ Bodies are read with recv_into() into a 1 MiB buffer and dropped
 Hub's 302 to its CDN), timed from the first request.  --repeat K: each
 client makes K requests one after the other ("time" and "bytes" are
 totals, "ttfb" is the first one's).  With --rss PID, VmRSS of PID is sampled
-every 20 ms while the clients run.  --procs: each client is a process of
-its own, as clients on other machines would be: Python threads share one
-interpreter lock, and a thread busy hashing its body delays the others'
-first byte by up to the lock's switch interval each (5 ms), which made
-the time to first byte of 32 clients grow with their number.  Prints one
-JSON object.
+every 20 ms while the clients run.  Prints one JSON object.  (The fan-in
+of 32 clients is bench/fanin.c: Python threads share one interpreter
+lock, and a thread busy hashing its body delayed the others' first byte.)
 """
 
 import argparse
 import hashlib
 import json
-import multiprocessing
-import queue
 import socket
 import sys
 import threading
@@ -123,25 +117,6 @@ def fetch(url, a, extra, barrier, t0, out):
     out.append(res)
 
 
-class ProcessResults:
-    """fetch()'s out.append() across processes: through a queue, read by
-    the parent while the clients run (a full queue would block them)."""
-
-    def __init__(self, queue):
-        self.queue = queue
-        self.results = []
-
-    def append(self, res):
-        self.queue.put(res)
-
-    def collect(self):
-        while True:
-            try:
-                self.results.append(self.queue.get_nowait())
-            except queue.Empty:
-                return self.results
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("urls", nargs="+")
@@ -153,24 +128,15 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--rss", type=int)
     ap.add_argument("--timeout", type=float, default=300)
-    ap.add_argument("--procs", action="store_true")
     a = ap.parse_args()
 
     extra = "Range: %s\r\n" % a.range if a.range else ""
     jobs = [u for u in a.urls for _ in range(a.clients)]
-    if a.procs:
-        mp = multiprocessing.get_context("fork")
-        t0 = mp.Array("d", 1)
-        barrier = mp.Barrier(len(jobs) + 1)
-        out = ProcessResults(mp.Queue())
-        runner = mp.Process
-    else:
-        t0 = [0.0]
-        barrier = threading.Barrier(len(jobs) + 1)
-        out = []
-        runner = threading.Thread
-    threads = [runner(target=fetch, daemon=True,
-                      args=(u, a, extra, barrier, t0, out)) for u in jobs]
+    t0 = [0.0]
+    barrier = threading.Barrier(len(jobs) + 1)
+    out = []
+    threads = [threading.Thread(target=fetch, daemon=True,
+                                args=(u, a, extra, barrier, t0, out)) for u in jobs]
     for t in threads:
         t.start()
 
@@ -185,16 +151,9 @@ def main():
     while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
         if a.rss:
             samples.append(vmrss_kib(a.rss))
-        if a.procs:
-            out.collect()
         time.sleep(0.02)
     for t in threads:
         t.join(0.1)
-    if a.procs:
-        end = time.monotonic() + 5
-        while len(out.collect()) < len(jobs) and time.monotonic() < end:
-            time.sleep(0.02)
-        out = out.results
 
     result = {"clients": sorted(out, key=lambda r: r["ttfb"] or 1e9),
               "wall": time.monotonic() - t0[0]}
@@ -208,5 +167,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.setswitchinterval(0.0002)
     main()
